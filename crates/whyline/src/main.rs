@@ -1,1 +1,65 @@
-fn main() {}
+//! The `whyline` binary: parses arguments, finds the catalog, and wires the
+//! library crates to stdout/stderr and exit codes. No analysis lives here.
+
+mod check;
+mod cli;
+mod diagnostics;
+mod git;
+mod graph;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+
+/// How a command ended, as the CLI contract's exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// 0: all good.
+    Ok,
+    /// 1: valid input, but the answer is a failure (a metric fails a test).
+    Fails,
+    /// 2: the input is invalid or could not be read.
+    Invalid,
+}
+
+/// The catalog path: the flag (or `$WHYLINE_CATALOG`), else `./metrics/`, else `./whyline.yaml`.
+fn catalog_path(given: Option<&PathBuf>) -> PathBuf {
+    if let Some(path) = given {
+        return path.clone();
+    }
+    let folder = PathBuf::from("metrics");
+    if folder.is_dir() { folder } else { PathBuf::from("whyline.yaml") }
+}
+
+fn load(given: Option<&PathBuf>) -> Result<(PathBuf, whyline_catalog::Checked), ExitCode> {
+    let path = catalog_path(given);
+    match whyline_catalog::load(&path) {
+        Ok(checked) => Ok((path, checked)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match &cli.command {
+        Command::Check(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((path, checked)) => check::run(args, &checked, &path),
+            Err(code) => return code,
+        },
+        Command::Graph(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => graph::run(args, &checked),
+            Err(code) => return code,
+        },
+    };
+    ExitCode::from(match outcome {
+        Outcome::Ok => 0,
+        Outcome::Fails => 1,
+        Outcome::Invalid => 2,
+    })
+}

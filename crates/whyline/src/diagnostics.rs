@@ -1,0 +1,187 @@
+//! Drawing catalog diagnostics for people (miette) and for machines (JSON, GitHub).
+
+use std::io::IsTerminal;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use whyline_catalog::{Catalog, Diagnostic, Location};
+
+/// One catalog diagnostic bound to its source text, in the shape miette draws.
+#[derive(Debug)]
+struct Rendered {
+    message: String,
+    code: &'static str,
+    help: Option<String>,
+    source: Option<NamedSource<String>>,
+    label: Option<LabeledSpan>,
+    related: Vec<Rendered>,
+}
+
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Rendered {}
+
+impl miette::Diagnostic for Rendered {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.label.clone().map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+    }
+}
+
+fn source_for(catalog: &Catalog, location: &Location) -> Option<NamedSource<String>> {
+    let file = catalog.files.get(location.file)?;
+    Some(NamedSource::new(file.path.display().to_string(), file.text.clone()).with_language("yaml"))
+}
+
+fn span(location: &Location) -> SourceSpan {
+    SourceSpan::new(location.offset.into(), location.len)
+}
+
+fn to_rendered(catalog: &Catalog, diagnostic: &Diagnostic) -> Rendered {
+    let (source, label) = match &diagnostic.location {
+        Some(location) => (
+            source_for(catalog, location),
+            Some(LabeledSpan::new_primary_with_span(Some(short_label(&diagnostic.message)), span(location))),
+        ),
+        None => (None, None),
+    };
+    let related = diagnostic
+        .related
+        .iter()
+        .map(|r| Rendered {
+            message: r.message.clone(),
+            code: "note",
+            help: None,
+            source: source_for(catalog, &r.location),
+            label: Some(LabeledSpan::new_with_span(Some(r.message.clone()), span(&r.location))),
+            related: Vec::new(),
+        })
+        .collect();
+    Rendered {
+        message: diagnostic.message.clone(),
+        code: diagnostic.code.as_str(),
+        help: diagnostic.help.clone(),
+        source,
+        label,
+        related,
+    }
+}
+
+/// The label under the source excerpt: the message up to its first colon.
+fn short_label(message: &str) -> String {
+    message.split(": ").next().unwrap_or(message).to_string()
+}
+
+/// The handler used for stderr: colours only on a terminal that wants them;
+/// plain Unicode and a fixed width otherwise, so snapshots and CI logs are stable.
+fn handler() -> GraphicalReportHandler {
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    GraphicalReportHandler::new_themed(theme).with_width(100).with_context_lines(1)
+}
+
+/// Draws every diagnostic as rustc-style text.
+pub(crate) fn render_human(catalog: &Catalog, diagnostics: &[Diagnostic]) -> String {
+    let handler = handler();
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let rendered = to_rendered(catalog, diagnostic);
+        if handler.render_report(&mut out, &rendered).is_err() {
+            out.push_str(&diagnostic.message);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Where a location is, as `path`, line, column.
+pub(crate) fn position(catalog: &Catalog, location: &Location) -> (String, usize, usize) {
+    let path = catalog.path_of(location).map(|p| p.display().to_string()).unwrap_or_default();
+    (path, location.line, location.column)
+}
+
+/// A diagnostic as a JSON object.
+pub(crate) fn to_json(catalog: &Catalog, diagnostic: &Diagnostic) -> serde_json::Value {
+    let (file, line, column) = match &diagnostic.location {
+        Some(l) => {
+            let (f, line, col) = position(catalog, l);
+            (Some(f), Some(line), Some(col))
+        }
+        None => (None, None, None),
+    };
+    serde_json::json!({
+        "code": diagnostic.code.as_str(),
+        "message": diagnostic.message,
+        "help": diagnostic.help,
+        "file": file,
+        "line": line,
+        "column": column,
+    })
+}
+
+/// Escapes a GitHub workflow-command message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a GitHub workflow-command property value.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One `::error` annotation line.
+pub(crate) fn github_annotation(file: Option<(&str, usize, usize)>, title: &str, message: &str) -> String {
+    let mut properties = Vec::new();
+    if let Some((path, line, column)) = file {
+        properties.push(format!("file={}", escape_property(path)));
+        properties.push(format!("line={line}"));
+        properties.push(format!("col={column}"));
+    }
+    properties.push(format!("title={}", escape_property(title)));
+    format!("::error {}::{}", properties.join(","), escape_data(message))
+}
+
+/// Every diagnostic as a GitHub annotation.
+pub(crate) fn render_github(catalog: &Catalog, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let place = d.location.as_ref().map(|l| position(catalog, l));
+        let mut message = d.message.clone();
+        if let Some(help) = &d.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        let place_ref = place.as_ref().map(|(p, l, c)| (p.as_str(), *l, *c));
+        out.push_str(&github_annotation(place_ref, &format!("whyline {}", d.code.as_str()), &message));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_annotations_escape_separators() {
+        let line = github_annotation(Some(("a,b:c.yaml", 3, 4)), "t", "50%\nnext");
+        assert_eq!(line, "::error file=a%2Cb%3Ac.yaml,line=3,col=4,title=t::50%25%0Anext");
+    }
+}

@@ -1,0 +1,39 @@
+//! `whyline graph`: the map as DOT or Mermaid.
+
+use whyline_catalog::{diagnostic::did_you_mean, Checked};
+use whyline_map::{focus_set, render, Assessed, GraphFormat};
+
+use crate::cli::{GraphArgs, GraphFormatArg};
+use crate::{diagnostics, Outcome};
+
+/// Runs the command; returns the exit code.
+pub(crate) fn run(args: &GraphArgs, checked: &Checked) -> Outcome {
+    let catalog = &checked.catalog;
+    if !checked.is_valid() {
+        eprint!("{}", diagnostics::render_human(catalog, &checked.diagnostics));
+        eprintln!("error: the catalog is invalid; fix it before drawing it (see `whyline check`)");
+        return Outcome::Invalid;
+    }
+    let assessed = Assessed::new(catalog);
+    let focus = match &args.focus {
+        None => None,
+        Some(id) => match catalog.index_of(id) {
+            Some(i) => Some(i),
+            None => {
+                let hint = match did_you_mean(id, catalog.metrics.iter().map(|m| m.id.as_str())) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "run `whyline check` to list the metric ids".to_string(),
+                };
+                eprintln!("error: no metric `{id}` in the catalog: {hint}");
+                return Outcome::Invalid;
+            }
+        },
+    };
+    let keep = focus_set(&assessed.graph, focus);
+    let format = match args.format {
+        GraphFormatArg::Dot => GraphFormat::Dot,
+        GraphFormatArg::Mermaid => GraphFormat::Mermaid,
+    };
+    print!("{}", render(catalog, &assessed.graph, &assessed.assessments, &keep, format));
+    Outcome::Ok
+}
