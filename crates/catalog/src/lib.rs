@@ -64,6 +64,8 @@ pub fn parse(files: Vec<SourceFile>) -> Checked {
     let index = |id: &str| catalog.index_of(id);
     validate::references(&catalog.metrics, &catalog.connections, &index, &mut diagnostics);
     validate::cycles(&catalog.metrics, &index, &mut diagnostics);
+    // Read top to bottom, file by file, like a compiler's output.
+    diagnostics.sort_by_key(|d| d.location.map_or((0, 0, 0), |l| (1, l.file, l.offset)));
     Checked { catalog, diagnostics }
 }
 

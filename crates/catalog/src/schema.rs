@@ -473,7 +473,9 @@ impl Walker<'_> {
         let metric = Metric {
             name: self.optional_text(&fields, "name", &what("name")).unwrap_or_else(|| id.clone()),
             description: self.optional_text(&fields, "description", &what("description")),
-            layer: layer?,
+            // An invalid layer was reported above; keep the metric so that its
+            // drivers are still checked. An invalid catalog is never analysed.
+            layer: layer.unwrap_or(Layer::Service),
             unit: self.optional_text(&fields, "unit", &what("unit")),
             good,
             owner: self.optional_text(&fields, "owner", &what("owner")),
@@ -512,11 +514,10 @@ impl Walker<'_> {
         let metric = self.text(metric_node, "the driver's `metric`")?;
         Some(Driver {
             metric,
-            effect: effect?,
-            lag: match lag {
-                None => Duration::ZERO,
-                Some(parsed) => parsed?,
-            },
+            // As for layers: reported above, kept so the reference is still checked.
+            effect: effect.unwrap_or(Effect::Increases),
+            // A bad lag was reported above; zero keeps the edge for reference checks.
+            lag: lag.flatten().unwrap_or(Duration::ZERO),
             why,
             location: metric_node.location,
         })

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
-use whyline_catalog::{Catalog, Diagnostic, Location};
+use whyline_catalog::{Catalog, Code, Diagnostic, Location};
 
 /// One catalog diagnostic bound to its source text, in the shape miette draws.
 #[derive(Debug)]
@@ -14,6 +14,7 @@ struct Rendered {
     source: Option<NamedSource<String>>,
     label: Option<LabeledSpan>,
     related: Vec<Rendered>,
+    severity: miette::Severity,
 }
 
 impl std::fmt::Display for Rendered {
@@ -26,7 +27,10 @@ impl std::error::Error for Rendered {}
 
 impl miette::Diagnostic for Rendered {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        (!self.code.is_empty()).then(|| Box::new(self.code) as Box<dyn std::fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
@@ -58,7 +62,7 @@ fn to_rendered(catalog: &Catalog, diagnostic: &Diagnostic) -> Rendered {
     let (source, label) = match &diagnostic.location {
         Some(location) => (
             source_for(catalog, location),
-            Some(LabeledSpan::new_primary_with_span(Some(short_label(&diagnostic.message)), span(location))),
+            Some(LabeledSpan::new_primary_with_span(Some(short_label(diagnostic.code).to_string()), span(location))),
         ),
         None => (None, None),
     };
@@ -67,11 +71,12 @@ fn to_rendered(catalog: &Catalog, diagnostic: &Diagnostic) -> Rendered {
         .iter()
         .map(|r| Rendered {
             message: r.message.clone(),
-            code: "note",
+            code: "",
             help: None,
             source: source_for(catalog, &r.location),
-            label: Some(LabeledSpan::new_with_span(Some(r.message.clone()), span(&r.location))),
+            label: Some(LabeledSpan::new_with_span(Some("here".to_string()), span(&r.location))),
             related: Vec::new(),
+            severity: miette::Severity::Advice,
         })
         .collect();
     Rendered {
@@ -81,12 +86,34 @@ fn to_rendered(catalog: &Catalog, diagnostic: &Diagnostic) -> Rendered {
         source,
         label,
         related,
+        severity: miette::Severity::Error,
     }
 }
 
-/// The label under the source excerpt: the message up to its first colon.
-fn short_label(message: &str) -> String {
-    message.split(": ").next().unwrap_or(message).to_string()
+/// The few words under the source excerpt; the full sentence is the headline.
+fn short_label(code: Code) -> &'static str {
+    match code {
+        Code::Io | Code::NoFiles | Code::TooLarge => "here",
+        Code::Syntax => "the YAML breaks here",
+        Code::UnsupportedYaml => "not supported in a catalog",
+        Code::DuplicateKey => "written again here",
+        Code::UnknownField => "unknown field",
+        Code::MissingField => "in this mapping",
+        Code::WrongType => "wrong type",
+        Code::UnsupportedVersion => "unsupported version",
+        Code::BadId => "invalid id",
+        Code::BadValue => "not an allowed value",
+        Code::BadDuration => "not a duration",
+        Code::BadThreshold => "contradictory threshold",
+        Code::BadSource => "ambiguous source",
+        Code::BadConnection => "unsafe or incomplete connection",
+        Code::DuplicateId => "defined again here",
+        Code::DuplicateConnection => "defined again here",
+        Code::UnknownDriver => "no metric has this id",
+        Code::DuplicateDriver => "listed again here",
+        Code::UnknownConnection => "no connection has this name",
+        Code::Cycle => "this edge closes a cycle with no lag",
+    }
 }
 
 /// The handler used for stderr: colours only on a terminal that wants them;
