@@ -179,7 +179,10 @@ impl Diagnostic {
 }
 
 /// Suggests the candidate closest to `word`, if one is close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(&str, f64)> = None;
     for candidate in candidates {
         let score = strsim::jaro_winkler(word, candidate);
@@ -196,7 +199,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("decison", ["decision", "drivers"]), Some("decision"));
+        assert_eq!(
+            did_you_mean("decison", ["decision", "drivers"]),
+            Some("decision")
+        );
         assert_eq!(did_you_mean("owner", ["decision", "layer"]), None);
     }
 }

@@ -44,6 +44,9 @@ pub enum DurationError {
     /// A character that is neither digit nor unit letter.
     #[error("unexpected `{0}`")]
     Unexpected(char),
+    /// Spaces inside the duration (`5 m`).
+    #[error("a duration is written without spaces")]
+    Space,
 }
 
 impl Duration {
@@ -96,9 +99,11 @@ impl Duration {
                 i += 1;
             }
             if start == i {
-                return Err(DurationError::Unexpected(text[i..].chars().next().unwrap_or(' ')));
+                return Err(unexpected(&text[i..]));
             }
-            let number: u64 = text[start..i].parse().map_err(|_| DurationError::Overflow)?;
+            let number: u64 = text[start..i]
+                .parse()
+                .map_err(|_| DurationError::Overflow)?;
             let unit_start = i;
             while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
                 i += 1;
@@ -107,7 +112,7 @@ impl Duration {
             if unit.is_empty() {
                 return match bytes.get(i) {
                     None => Err(DurationError::MissingUnit(text.to_string())),
-                    Some(_) => Err(DurationError::Unexpected(text[i..].chars().next().unwrap_or(' '))),
+                    Some(_) => Err(unexpected(&text[i..])),
                 };
             }
             let position = UNITS
@@ -118,10 +123,20 @@ impl Duration {
                 return Err(DurationError::Order);
             }
             next_unit = position + 1;
-            let part = number.checked_mul(UNITS[position].1).ok_or(DurationError::Overflow)?;
+            let part = number
+                .checked_mul(UNITS[position].1)
+                .ok_or(DurationError::Overflow)?;
             total = total.checked_add(part).ok_or(DurationError::Overflow)?;
         }
         Ok(Duration { millis: total })
+    }
+}
+
+fn unexpected(rest: &str) -> DurationError {
+    match rest.chars().next() {
+        Some(c) if c.is_whitespace() => DurationError::Space,
+        Some(c) => DurationError::Unexpected(c),
+        None => DurationError::Empty,
     }
 }
 
@@ -158,12 +173,21 @@ mod tests {
 
     #[test]
     fn rejects_what_is_ambiguous() {
-        assert_eq!(Duration::parse("5"), Err(DurationError::MissingUnit("5".into())));
-        assert_eq!(Duration::parse("5 minutes"), Err(DurationError::Unexpected(' ')));
-        assert_eq!(Duration::parse("5min"), Err(DurationError::UnknownUnit("min".into())));
+        assert_eq!(
+            Duration::parse("5"),
+            Err(DurationError::MissingUnit("5".into()))
+        );
+        assert_eq!(Duration::parse("5 minutes"), Err(DurationError::Space));
+        assert_eq!(
+            Duration::parse("5min"),
+            Err(DurationError::UnknownUnit("min".into()))
+        );
         assert_eq!(Duration::parse("5m1h"), Err(DurationError::Order));
         assert_eq!(Duration::parse("-5m"), Err(DurationError::Unexpected('-')));
-        assert_eq!(Duration::parse("99999999999999999999s"), Err(DurationError::Overflow));
+        assert_eq!(
+            Duration::parse("99999999999999999999s"),
+            Err(DurationError::Overflow)
+        );
         assert_eq!(Duration::parse(""), Err(DurationError::Empty));
     }
 

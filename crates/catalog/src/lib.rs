@@ -20,7 +20,10 @@ use std::path::Path;
 pub use diagnostic::{Code, Diagnostic, FileId, Location, Related, SourceFile};
 pub use duration::Duration;
 pub use load::LoadError;
-pub use model::{Bound, Catalog, Connection, ConnectionKind, Driver, Effect, Good, Layer, Metric, SourceSpec, Thresholds};
+pub use model::{
+    Bound, Catalog, Connection, ConnectionKind, Driver, Effect, Good, Layer, Metric, SourceSpec,
+    Thresholds,
+};
 
 /// A catalog plus every problem that makes it invalid (empty when valid).
 #[derive(Debug)]
@@ -62,37 +65,59 @@ pub fn parse(files: Vec<SourceFile>) -> Checked {
     validate::duplicates(&metrics, &connections, &mut diagnostics);
     let catalog = Catalog::new(files, metrics, connections);
     let index = |id: &str| catalog.index_of(id);
-    validate::references(&catalog.metrics, &catalog.connections, &index, &mut diagnostics);
+    validate::references(
+        &catalog.metrics,
+        &catalog.connections,
+        &index,
+        &mut diagnostics,
+    );
     validate::cycles(&catalog.metrics, &index, &mut diagnostics);
     // Read top to bottom, file by file, like a compiler's output.
     diagnostics.sort_by_key(|d| d.location.map_or((0, 0, 0), |l| (1, l.file, l.offset)));
-    Checked { catalog, diagnostics }
+    Checked {
+        catalog,
+        diagnostics,
+    }
 }
 
 /// Parses every file, on all cores; results come back in file order.
 fn parse_files(files: &[SourceFile]) -> Vec<(schema::FilePart, Vec<Diagnostic>)> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     if workers <= 1 {
-        return files.iter().enumerate().map(|(id, f)| parse_file(id, f)).collect();
+        return files
+            .iter()
+            .enumerate()
+            .map(|(id, f)| parse_file(id, f))
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<(schema::FilePart, Vec<Diagnostic>)>> = (0..files.len()).map(|_| None).collect();
-    let chunks: Vec<Vec<(usize, (schema::FilePart, Vec<Diagnostic>))>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(file) = files.get(i) else { break };
-                        done.push((i, parse_file(i, file)));
-                    }
-                    done
+    let mut results: Vec<Option<(schema::FilePart, Vec<Diagnostic>)>> =
+        (0..files.len()).map(|_| None).collect();
+    let chunks: Vec<Vec<(usize, (schema::FilePart, Vec<Diagnostic>))>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(file) = files.get(i) else { break };
+                            done.push((i, parse_file(i, file)));
+                        }
+                        done
+                    })
                 })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    });
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
     for (i, result) in chunks.into_iter().flatten() {
         results[i] = Some(result);
     }
@@ -109,8 +134,17 @@ fn parse_file(id: FileId, file: &SourceFile) -> (schema::FilePart, Vec<Diagnosti
         }
         Ok(None) => {
             problems.push(
-                Diagnostic::new(Code::MissingField, Location { file: id, line: 1, column: 1, ..Default::default() }, "the file is empty")
-                    .with_help("start it with `version: 1` and a `metrics:` list, or delete it"),
+                Diagnostic::new(
+                    Code::MissingField,
+                    Location {
+                        file: id,
+                        line: 1,
+                        column: 1,
+                        ..Default::default()
+                    },
+                    "the file is empty",
+                )
+                .with_help("start it with `version: 1` and a `metrics:` list, or delete it"),
             );
             schema::FilePart::default()
         }

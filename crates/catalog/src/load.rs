@@ -38,7 +38,9 @@ pub enum LoadError {
 /// only to files).
 pub fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.to_path_buf() },
+        std::io::ErrorKind::NotFound => LoadError::NotFound {
+            path: path.to_path_buf(),
+        },
         _ => LoadError::Io {
             path: path.to_path_buf(),
             source: e,
@@ -76,14 +78,19 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
         }
     }
     if found.is_empty() {
-        return Err(LoadError::Empty { path: path.to_path_buf() });
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     found.sort();
     Ok(found)
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 /// Reads each file; unreadable, oversized or non-UTF-8 files become diagnostics
@@ -115,10 +122,14 @@ fn read_one(path: &Path) -> Result<String, Diagnostic> {
         )
         .with_help("split the catalog into one file per team or service, or check that this is not a data file"));
     }
-    let bytes = std::fs::read(path).map_err(|e| Diagnostic::global(Code::Io, format!("cannot read `{shown}`: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::global(Code::Io, format!("cannot read `{shown}`: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        Diagnostic::global(Code::Syntax, format!("`{shown}` is not UTF-8 text (invalid byte at offset {offset})"))
-            .with_help("save the file as UTF-8")
+        Diagnostic::global(
+            Code::Syntax,
+            format!("`{shown}` is not UTF-8 text (invalid byte at offset {offset})"),
+        )
+        .with_help("save the file as UTF-8")
     })
 }

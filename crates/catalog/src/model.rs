@@ -144,7 +144,9 @@ impl SourceSpec {
     /// The connection this source needs, if any.
     pub fn connection(&self) -> Option<&str> {
         match self {
-            SourceSpec::Prometheus { connection, .. } | SourceSpec::Sql { connection, .. } => Some(connection),
+            SourceSpec::Prometheus { connection, .. } | SourceSpec::Sql { connection, .. } => {
+                Some(connection)
+            }
             SourceSpec::Csv { .. } | SourceSpec::Parquet { .. } => None,
         }
     }
@@ -255,7 +257,10 @@ pub struct Metric {
 impl Metric {
     /// True when test 1 passes on the metric's own fields.
     pub fn has_decision(&self) -> bool {
-        self.decision.as_deref().is_some_and(|d| !d.trim().is_empty()) && !self.audience.is_empty()
+        self.decision
+            .as_deref()
+            .is_some_and(|d| !d.trim().is_empty())
+            && !self.audience.is_empty()
     }
 }
 

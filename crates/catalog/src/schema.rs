@@ -7,10 +7,12 @@
 
 use std::path::Path;
 
-use crate::diagnostic::{did_you_mean, Code, Diagnostic, Location};
+use crate::diagnostic::{Code, Diagnostic, Location, did_you_mean};
 use crate::duration::Duration;
-use crate::model::{Bound, Connection, ConnectionKind, Driver, Effect, Good, Layer, Metric, SourceSpec, Thresholds};
-use crate::yaml::{resolve_plain, Node, Plain, Style, Value};
+use crate::model::{
+    Bound, Connection, ConnectionKind, Driver, Effect, Good, Layer, Metric, SourceSpec, Thresholds,
+};
+use crate::yaml::{Node, Plain, Style, Value, resolve_plain};
 
 /// The catalog format versions this build reads.
 pub(crate) const SUPPORTED_VERSION: f64 = 1.0;
@@ -18,8 +20,19 @@ pub(crate) const SUPPORTED_VERSION: f64 = 1.0;
 const TOP_FIELDS: &[&str] = &["version", "defaults", "connections", "metrics"];
 const DEFAULT_FIELDS: &[&str] = &["owner", "service"];
 const METRIC_FIELDS: &[&str] = &[
-    "id", "name", "description", "layer", "unit", "good", "owner", "service", "decision", "audience",
-    "thresholds", "source", "drivers",
+    "id",
+    "name",
+    "description",
+    "layer",
+    "unit",
+    "good",
+    "owner",
+    "service",
+    "decision",
+    "audience",
+    "thresholds",
+    "source",
+    "drivers",
 ];
 const DRIVER_FIELDS: &[&str] = &["metric", "effect", "lag", "why"];
 const THRESHOLD_FIELDS: &[&str] = &["red", "amber"];
@@ -27,7 +40,15 @@ const BOUND_FIELDS: &[&str] = &["below", "above"];
 const SOURCE_FIELDS: &[&str] = &["csv", "parquet", "prometheus", "sql"];
 const FILE_SOURCE_FIELDS: &[&str] = &["path", "column"];
 const QUERY_SOURCE_FIELDS: &[&str] = &["connection", "query"];
-const PROMETHEUS_FIELDS: &[&str] = &["kind", "url", "bearer_env", "username_env", "password_env", "tenant", "timeout"];
+const PROMETHEUS_FIELDS: &[&str] = &[
+    "kind",
+    "url",
+    "bearer_env",
+    "username_env",
+    "password_env",
+    "tenant",
+    "timeout",
+];
 const POSTGRES_FIELDS: &[&str] = &["kind", "url_env"];
 const SQLITE_FIELDS: &[&str] = &["kind", "path"];
 const CONNECTION_KINDS: &[&str] = &["prometheus", "postgres", "sqlite"];
@@ -53,7 +74,10 @@ struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     fn get(&self, name: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _, _)| *k == name).map(|(_, _, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map(|(_, _, v)| *v)
     }
 }
 
@@ -72,8 +96,15 @@ impl Walker<'_> {
         let Value::Map(entries) = &node.value else {
             let found = node.type_name();
             self.push(
-                Diagnostic::new(Code::WrongType, node.location, format!("{what} must be a mapping, found {found}"))
-                    .with_help(format!("write it as `key: value` lines; its keys are: {}", known.join(", "))),
+                Diagnostic::new(
+                    Code::WrongType,
+                    node.location,
+                    format!("{what} must be a mapping, found {found}"),
+                )
+                .with_help(format!(
+                    "write it as `key: value` lines; its keys are: {}",
+                    known.join(", ")
+                )),
             );
             return None;
         };
@@ -84,28 +115,43 @@ impl Walker<'_> {
         for (key, value) in entries {
             let Value::Scalar(name, _) = &key.value else {
                 self.push(
-                    Diagnostic::new(Code::WrongType, key.location, format!("a key in {what} must be plain text"))
-                        .with_help(format!("its keys are: {}", known.join(", "))),
+                    Diagnostic::new(
+                        Code::WrongType,
+                        key.location,
+                        format!("a key in {what} must be plain text"),
+                    )
+                    .with_help(format!("its keys are: {}", known.join(", "))),
                 );
                 continue;
             };
             if let Some((_, first, _)) = out.entries.iter().find(|(k, _, _)| *k == name.as_str()) {
                 let first = first.location;
                 self.push(
-                    Diagnostic::new(Code::DuplicateKey, key.location, format!("`{name}` appears twice in {what}"))
-                        .with_help("keep one of them; YAML would silently use only the last")
-                        .with_related(first, "first written here"),
+                    Diagnostic::new(
+                        Code::DuplicateKey,
+                        key.location,
+                        format!("`{name}` appears twice in {what}"),
+                    )
+                    .with_help("keep one of them; YAML would silently use only the last")
+                    .with_related(first, "first written here"),
                 );
                 continue;
             }
             if !known.contains(&name.as_str()) {
                 let help = match did_you_mean(name, known.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`? The keys of {what} are: {}", known.join(", ")),
+                    Some(s) => format!(
+                        "did you mean `{s}`? The keys of {what} are: {}",
+                        known.join(", ")
+                    ),
                     None => format!("the keys of {what} are: {}", known.join(", ")),
                 };
                 self.push(
-                    Diagnostic::new(Code::UnknownField, key.location, format!("unknown field `{name}` in {what}"))
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::UnknownField,
+                        key.location,
+                        format!("unknown field `{name}` in {what}"),
+                    )
+                    .with_help(help),
                 );
                 continue;
             }
@@ -116,8 +162,12 @@ impl Walker<'_> {
 
     fn missing(&mut self, fields: &Fields<'_>, what: &str, name: &str, example: &str) {
         self.push(
-            Diagnostic::new(Code::MissingField, fields.at, format!("{what} has no `{name}`"))
-                .with_help(format!("add `{name}: {example}`")),
+            Diagnostic::new(
+                Code::MissingField,
+                fields.at,
+                format!("{what} has no `{name}`"),
+            )
+            .with_help(format!("add `{name}: {example}`")),
         );
     }
 
@@ -137,8 +187,14 @@ impl Walker<'_> {
             _ => {
                 let found = node.type_name();
                 self.push(
-                    Diagnostic::new(Code::WrongType, node.location, format!("{what} must be text, found {found}"))
-                        .with_help(format!("write {what} as a single string, quoted if it contains `: ` or `#`")),
+                    Diagnostic::new(
+                        Code::WrongType,
+                        node.location,
+                        format!("{what} must be text, found {found}"),
+                    )
+                    .with_help(format!(
+                        "write {what} as a single string, quoted if it contains `: ` or `#`"
+                    )),
                 );
                 None
             }
@@ -157,8 +213,14 @@ impl Walker<'_> {
                     return Some(v);
                 }
                 self.push(
-                    Diagnostic::new(Code::WrongType, node.location, format!("{what} must be a finite number, found `{text}`"))
-                        .with_help(format!("write {what} as a plain number such as 9000 or 0.25")),
+                    Diagnostic::new(
+                        Code::WrongType,
+                        node.location,
+                        format!("{what} must be a finite number, found `{text}`"),
+                    )
+                    .with_help(format!(
+                        "write {what} as a plain number such as 9000 or 0.25"
+                    )),
                 );
                 return None;
             }
@@ -171,8 +233,12 @@ impl Walker<'_> {
             _ => format!("write {what} as a plain number such as 9000 or 0.25"),
         };
         self.push(
-            Diagnostic::new(Code::WrongType, node.location, format!("{what} must be a number, found {found}"))
-                .with_help(hint),
+            Diagnostic::new(
+                Code::WrongType,
+                node.location,
+                format!("{what} must be a number, found {found}"),
+            )
+            .with_help(hint),
         );
         None
     }
@@ -214,7 +280,12 @@ impl Walker<'_> {
             None => format!("write one of: {}", choices.join(", ")),
         };
         self.push(
-            Diagnostic::new(Code::BadValue, node.location, format!("`{text}` is not a valid {what}")).with_help(help),
+            Diagnostic::new(
+                Code::BadValue,
+                node.location,
+                format!("`{text}` is not a valid {what}"),
+            )
+            .with_help(help),
         );
         None
     }
@@ -226,8 +297,12 @@ impl Walker<'_> {
             _ => {
                 let found = node.type_name();
                 self.push(
-                    Diagnostic::new(Code::WrongType, node.location, format!("{what} must be a list, found {found}"))
-                        .with_help(format!("write it as a list: {example}")),
+                    Diagnostic::new(
+                        Code::WrongType,
+                        node.location,
+                        format!("{what} must be a list, found {found}"),
+                    )
+                    .with_help(format!("write it as a list: {example}")),
                 );
                 &[]
             }
@@ -245,8 +320,12 @@ impl Walker<'_> {
                 if let Some(v) = self.number(node, "`version`") {
                     if v != SUPPORTED_VERSION {
                         self.push(
-                            Diagnostic::new(Code::UnsupportedVersion, node.location, format!("catalog version {v} is not supported"))
-                                .with_help("this build of whyline reads `version: 1`"),
+                            Diagnostic::new(
+                                Code::UnsupportedVersion,
+                                node.location,
+                                format!("catalog version {v} is not supported"),
+                            )
+                            .with_help("this build of whyline reads `version: 1`"),
                         );
                     }
                 }
@@ -264,9 +343,15 @@ impl Walker<'_> {
             part.connections = self.connections(node);
         }
         match top.get("metrics") {
-            None => self.missing(&top, "the catalog file", "metrics", "[] (a list of metrics)"),
+            None => self.missing(
+                &top,
+                "the catalog file",
+                "metrics",
+                "[] (a list of metrics)",
+            ),
             Some(node) => {
-                for item in self.items(node, "`metrics`", "`metrics:` then `  - id: revenue` lines") {
+                for item in self.items(node, "`metrics`", "`metrics:` then `  - id: revenue` lines")
+                {
                     if let Some(mut metric) = self.metric(item) {
                         if metric.owner.is_none() {
                             metric.owner.clone_from(&default_owner);
@@ -293,11 +378,17 @@ impl Walker<'_> {
             return out;
         };
         for (key, value) in entries {
-            let Some(name) = self.text(key, "a connection name") else { continue };
+            let Some(name) = self.text(key, "a connection name") else {
+                continue;
+            };
             if out.iter().any(|c: &Connection| c.name == name) {
                 self.push(
-                    Diagnostic::new(Code::DuplicateKey, key.location, format!("connection `{name}` is defined twice in this file"))
-                        .with_help("rename one of them"),
+                    Diagnostic::new(
+                        Code::DuplicateKey,
+                        key.location,
+                        format!("connection `{name}` is defined twice in this file"),
+                    )
+                    .with_help("rename one of them"),
                 );
                 continue;
             }
@@ -317,8 +408,12 @@ impl Walker<'_> {
         let Value::Map(entries) = &node.value else {
             let found = node.type_name();
             self.push(
-                Diagnostic::new(Code::WrongType, node.location, format!("{what} must be a mapping, found {found}"))
-                    .with_help("write e.g. `{ kind: prometheus, url: \"http://127.0.0.1:9090\" }`"),
+                Diagnostic::new(
+                    Code::WrongType,
+                    node.location,
+                    format!("{what} must be a mapping, found {found}"),
+                )
+                .with_help("write e.g. `{ kind: prometheus, url: \"http://127.0.0.1:9090\" }`"),
             );
             return None;
         };
@@ -328,8 +423,15 @@ impl Walker<'_> {
             .map(|(_, v)| v);
         let Some(kind_node) = kind_node else {
             self.push(
-                Diagnostic::new(Code::MissingField, node.location, format!("{what} has no `kind`"))
-                    .with_help(format!("add `kind:` with one of: {}", CONNECTION_KINDS.join(", "))),
+                Diagnostic::new(
+                    Code::MissingField,
+                    node.location,
+                    format!("{what} has no `kind`"),
+                )
+                .with_help(format!(
+                    "add `kind:` with one of: {}",
+                    CONNECTION_KINDS.join(", ")
+                )),
             );
             return None;
         };
@@ -339,10 +441,19 @@ impl Walker<'_> {
             "postgres" => POSTGRES_FIELDS,
             _ => SQLITE_FIELDS,
         };
-        // Secrets written in the file are the one mistake we refuse loudly.
+        // Secrets written in the file are the one mistake we refuse loudly;
+        // those keys are then accepted below so they are not reported twice.
+        let mut known: Vec<&str> = known.to_vec();
         for (key, _) in entries {
             if let Value::Scalar(k, _) = &key.value {
-                if matches!(k.as_str(), "password" | "token" | "bearer" | "url") && !known.contains(&k.as_str()) {
+                if let Some(secret) = ["password", "token", "bearer", "url"]
+                    .into_iter()
+                    .find(|s| s == k)
+                {
+                    if known.contains(&secret) {
+                        continue;
+                    }
+                    known.push(secret);
                     self.push(
                         Diagnostic::new(Code::BadConnection, key.location, format!("`{k}` would put a secret in the catalog file"))
                             .with_help(format!("secrets come only from environment variables: write `{k}_env: SOME_VARIABLE`")),
@@ -350,7 +461,7 @@ impl Walker<'_> {
                 }
             }
         }
-        let fields = self.fields(node, what, known)?;
+        let fields = self.fields(node, what, &known)?;
         match kind {
             "prometheus" => {
                 let url = match fields.get("url") {
@@ -370,7 +481,9 @@ impl Walker<'_> {
                         Some(url)
                     }
                 }?;
-                let timeout = fields.get("timeout").and_then(|n| self.duration(n, "`timeout`"));
+                let timeout = fields
+                    .get("timeout")
+                    .and_then(|n| self.duration(n, "`timeout`"));
                 Some(ConnectionKind::Prometheus {
                     url,
                     bearer_env: self.optional_text(&fields, "bearer_env", "`bearer_env`"),
@@ -410,59 +523,116 @@ impl Walker<'_> {
             }
             Some(n) => (self.text(n, "`id`")?, n.location),
         };
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b)) {
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b))
+        {
             let suggestion: String = id
                 .to_lowercase()
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "_.:-".contains(c) { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "_.:-".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             self.push(
-                Diagnostic::new(Code::BadId, id_location, format!("metric id `{id}` may only use a-z, 0-9, `_`, `.`, `:` and `-`"))
-                    .with_help(format!("write `id: {suggestion}` and put the display text in `name:`")),
+                Diagnostic::new(
+                    Code::BadId,
+                    id_location,
+                    format!("metric id `{id}` may only use a-z, 0-9, `_`, `.`, `:` and `-`"),
+                )
+                .with_help(format!(
+                    "write `id: {suggestion}` and put the display text in `name:`"
+                )),
             );
         }
         let what = |field: &str| format!("`{field}` of metric `{id}`");
         let layer = match fields.get("layer") {
             None => {
-                self.missing(&fields, &format!("metric `{id}`"), "layer", "business | service | system");
+                self.missing(
+                    &fields,
+                    &format!("metric `{id}`"),
+                    "layer",
+                    "business | service | system",
+                );
                 None
             }
-            Some(n) => self.choice(n, "layer", &["business", "service", "system"]).and_then(Layer::parse),
+            Some(n) => self
+                .choice(n, "layer", &["business", "service", "system"])
+                .and_then(Layer::parse),
         };
-        let good = fields.get("good").and_then(|n| self.choice(n, "`good` direction", &["higher", "lower"])).map(|g| {
-            if g == "higher" { Good::Higher } else { Good::Lower }
-        });
+        let good = fields
+            .get("good")
+            .and_then(|n| self.choice(n, "`good` direction", &["higher", "lower"]))
+            .map(|g| {
+                if g == "higher" {
+                    Good::Higher
+                } else {
+                    Good::Lower
+                }
+            });
         let audience = match fields.get("audience") {
             None => Vec::new(),
             Some(n) => match &n.value {
                 Value::Scalar(..) if !n.is_null() => {
                     self.push(
-                        Diagnostic::new(Code::WrongType, n.location, format!("{} must be a list", what("audience")))
-                            .with_help("write it as a list, e.g. `audience: [leadership]`"),
+                        Diagnostic::new(
+                            Code::WrongType,
+                            n.location,
+                            format!("{} must be a list", what("audience")),
+                        )
+                        .with_help("write it as a list, e.g. `audience: [leadership]`"),
                     );
                     Vec::new()
                 }
                 _ => {
-                    let items = self.items(n, &what("audience"), "`audience: [leadership, team-checkout]`");
-                    items.iter().filter_map(|i| self.text(i, "an audience entry")).collect()
+                    let items = self.items(
+                        n,
+                        &what("audience"),
+                        "`audience: [leadership, team-checkout]`",
+                    );
+                    items
+                        .iter()
+                        .filter_map(|i| self.text(i, "an audience entry"))
+                        .collect()
                 }
             },
         };
-        let thresholds = fields.get("thresholds").and_then(|n| self.thresholds(n, &id, good));
-        let (source, source_location) = match fields.get("source").and_then(|n| self.source(n, &id)) {
+        let thresholds = fields
+            .get("thresholds")
+            .and_then(|n| self.thresholds(n, &id, good));
+        let (source, source_location) = match fields.get("source").and_then(|n| self.source(n, &id))
+        {
             Some((s, at)) => (Some(s), Some(at)),
             None => (None, None),
         };
         let mut drivers: Vec<Driver> = Vec::new();
         if let Some(n) = fields.get("drivers") {
-            for item in self.items(n, &what("drivers"), "`drivers:` then `  - { metric: cpu, effect: increases }`") {
+            for item in self.items(
+                n,
+                &what("drivers"),
+                "`drivers:` then `  - { metric: cpu, effect: increases }`",
+            ) {
                 if let Some(driver) = self.driver(item, &id) {
                     if let Some(first) = drivers.iter().find(|d| d.metric == driver.metric) {
                         let first = first.location;
                         self.push(
-                            Diagnostic::new(Code::DuplicateDriver, driver.location, format!("`{}` is listed twice as a driver of `{id}`", driver.metric))
-                                .with_help("keep one entry per driver; put both mechanisms in its `why:`")
-                                .with_related(first, "first listed here"),
+                            Diagnostic::new(
+                                Code::DuplicateDriver,
+                                driver.location,
+                                format!(
+                                    "`{}` is listed twice as a driver of `{id}`",
+                                    driver.metric
+                                ),
+                            )
+                            .with_help(
+                                "keep one entry per driver; put both mechanisms in its `why:`",
+                            )
+                            .with_related(first, "first listed here"),
                         );
                         continue;
                     }
@@ -471,7 +641,9 @@ impl Walker<'_> {
             }
         }
         let metric = Metric {
-            name: self.optional_text(&fields, "name", &what("name")).unwrap_or_else(|| id.clone()),
+            name: self
+                .optional_text(&fields, "name", &what("name"))
+                .unwrap_or_else(|| id.clone()),
             description: self.optional_text(&fields, "description", &what("description")),
             // An invalid layer was reported above; keep the metric so that its
             // drivers are still checked. An invalid catalog is never analysed.
@@ -498,12 +670,23 @@ impl Walker<'_> {
         let metric_node = fields.get("metric");
         let effect = match fields.get("effect") {
             None => {
-                self.missing(&fields, &what, "effect", "increases   # or decreases: driver up => this metric up/down");
+                self.missing(
+                    &fields,
+                    &what,
+                    "effect",
+                    "increases   # or decreases: driver up => this metric up/down",
+                );
                 None
             }
-            Some(n) => self.choice(n, "effect", &["increases", "decreases"]).map(|e| {
-                if e == "increases" { Effect::Increases } else { Effect::Decreases }
-            }),
+            Some(n) => self
+                .choice(n, "effect", &["increases", "decreases"])
+                .map(|e| {
+                    if e == "increases" {
+                        Effect::Increases
+                    } else {
+                        Effect::Decreases
+                    }
+                }),
         };
         let lag = fields.get("lag").map(|n| self.duration(n, "`lag`"));
         let why = self.optional_text(&fields, "why", "`why`");
@@ -526,12 +709,20 @@ impl Walker<'_> {
     fn bound(&mut self, node: &Node, what: &str) -> Option<(Bound, Location)> {
         let fields = self.fields(node, what, BOUND_FIELDS)?;
         match (fields.get("below"), fields.get("above")) {
-            (Some(n), None) => self.number(n, "`below`").map(|v| (Bound::Below(v), n.location)),
-            (None, Some(n)) => self.number(n, "`above`").map(|v| (Bound::Above(v), n.location)),
+            (Some(n), None) => self
+                .number(n, "`below`")
+                .map(|v| (Bound::Below(v), n.location)),
+            (None, Some(n)) => self
+                .number(n, "`above`")
+                .map(|v| (Bound::Above(v), n.location)),
             _ => {
                 self.push(
-                    Diagnostic::new(Code::BadThreshold, fields.at, format!("{what} needs exactly one of `below` or `above`"))
-                        .with_help("write e.g. `{ below: 9000 }` or `{ above: 0.05 }`"),
+                    Diagnostic::new(
+                        Code::BadThreshold,
+                        fields.at,
+                        format!("{what} needs exactly one of `below` or `above`"),
+                    )
+                    .with_help("write e.g. `{ below: 9000 }` or `{ above: 0.05 }`"),
                 );
                 None
             }
@@ -540,12 +731,20 @@ impl Walker<'_> {
 
     fn thresholds(&mut self, node: &Node, id: &str, good: Option<Good>) -> Option<Thresholds> {
         let fields = self.fields(node, &format!("the thresholds of `{id}`"), THRESHOLD_FIELDS)?;
-        let red = fields.get("red").and_then(|n| self.bound(n, "the red threshold"));
-        let amber = fields.get("amber").and_then(|n| self.bound(n, "the amber threshold"));
+        let red = fields
+            .get("red")
+            .and_then(|n| self.bound(n, "the red threshold"));
+        let amber = fields
+            .get("amber")
+            .and_then(|n| self.bound(n, "the amber threshold"));
         if let (Some((red, _)), Some((amber, at))) = (red, amber) {
             let problem = match (red, amber) {
-                (Bound::Below(r), Bound::Below(a)) if a < r => Some(format!("amber ({a}) must not be below red ({r}) for `below` thresholds")),
-                (Bound::Above(r), Bound::Above(a)) if a > r => Some(format!("amber ({a}) must not be above red ({r}) for `above` thresholds")),
+                (Bound::Below(r), Bound::Below(a)) if a < r => Some(format!(
+                    "amber ({a}) must not be below red ({r}) for `below` thresholds"
+                )),
+                (Bound::Above(r), Bound::Above(a)) if a > r => Some(format!(
+                    "amber ({a}) must not be above red ({r}) for `above` thresholds"
+                )),
                 (Bound::Below(_), Bound::Above(_)) | (Bound::Above(_), Bound::Below(_)) => {
                     Some("red and amber point in opposite directions".to_string())
                 }
@@ -583,8 +782,17 @@ impl Walker<'_> {
         let fields = self.fields(node, &what, SOURCE_FIELDS)?;
         if fields.entries.len() != 1 {
             self.push(
-                Diagnostic::new(Code::BadSource, fields.at, format!("{what} must name exactly one of: {}", SOURCE_FIELDS.join(", ")))
-                    .with_help("write e.g. `source: { prometheus: { connection: main, query: 'up' } }`"),
+                Diagnostic::new(
+                    Code::BadSource,
+                    fields.at,
+                    format!(
+                        "{what} must name exactly one of: {}",
+                        SOURCE_FIELDS.join(", ")
+                    ),
+                )
+                .with_help(
+                    "write e.g. `source: { prometheus: { connection: main, query: 'up' } }`",
+                ),
             );
             return None;
         }
@@ -593,13 +801,19 @@ impl Walker<'_> {
         match kind {
             "csv" | "parquet" => {
                 let f = self.fields(body, &what, FILE_SOURCE_FIELDS)?;
-                let column = self.optional_text(&f, "column", "`column`").unwrap_or_else(|| id.to_string());
+                let column = self
+                    .optional_text(&f, "column", "`column`")
+                    .unwrap_or_else(|| id.to_string());
                 let Some(path) = f.get("path") else {
                     self.missing(&f, &what, "path", "data/shop.csv");
                     return None;
                 };
                 let path = self.dir.join(self.text(path, "`path`")?);
-                let spec = if kind == "csv" { SourceSpec::Csv { path, column } } else { SourceSpec::Parquet { path, column } };
+                let spec = if kind == "csv" {
+                    SourceSpec::Csv { path, column }
+                } else {
+                    SourceSpec::Parquet { path, column }
+                };
                 Some((spec, body.location))
             }
             _ => {

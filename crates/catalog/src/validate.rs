@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::model::{Connection, Metric};
 
 /// Unknown-driver suggestions scan every id; past this many the scan is skipped
@@ -13,7 +13,11 @@ use crate::model::{Connection, Metric};
 const MAX_SUGGESTION_SCANS: usize = 200;
 
 /// Reports ids and connection names defined more than once.
-pub(crate) fn duplicates(metrics: &[Metric], connections: &[Connection], out: &mut Vec<Diagnostic>) {
+pub(crate) fn duplicates(
+    metrics: &[Metric],
+    connections: &[Connection],
+    out: &mut Vec<Diagnostic>,
+) {
     let mut seen: HashMap<&str, &Metric> = HashMap::with_capacity(metrics.len());
     for metric in metrics {
         if let Some(first) = seen.get(metric.id.as_str()) {
@@ -30,9 +34,15 @@ pub(crate) fn duplicates(metrics: &[Metric], connections: &[Connection], out: &m
     for connection in connections {
         if let Some(first) = seen.get(connection.name.as_str()) {
             out.push(
-                Diagnostic::new(Code::DuplicateConnection, connection.location, format!("connection `{}` is defined twice", connection.name))
-                    .with_help("connection names are shared by every file: define it once, or rename one")
-                    .with_related(first.location, "first defined here"),
+                Diagnostic::new(
+                    Code::DuplicateConnection,
+                    connection.location,
+                    format!("connection `{}` is defined twice", connection.name),
+                )
+                .with_help(
+                    "connection names are shared by every file: define it once, or rename one",
+                )
+                .with_related(first.location, "first defined here"),
             );
         } else {
             seen.insert(&connection.name, connection);
@@ -56,7 +66,10 @@ pub(crate) fn references(
             let mut diagnostic = Diagnostic::new(
                 Code::UnknownDriver,
                 driver.location,
-                format!("`{}` drives `{}`, but no metric has that id", driver.metric, metric.id),
+                format!(
+                    "`{}` drives `{}`, but no metric has that id",
+                    driver.metric, metric.id
+                ),
             );
             scans += 1;
             let suggestion = (scans <= MAX_SUGGESTION_SCANS)
@@ -78,8 +91,15 @@ pub(crate) fn references(
                         None => format!("define it under `connections:`; defined connections: {}", known.join(", ")),
                     };
                     out.push(
-                        Diagnostic::new(Code::UnknownConnection, at, format!("the source of `{}` uses connection `{name}`, which is not defined", metric.id))
-                            .with_help(help),
+                        Diagnostic::new(
+                            Code::UnknownConnection,
+                            at,
+                            format!(
+                                "the source of `{}` uses connection `{name}`, which is not defined",
+                                metric.id
+                            ),
+                        )
+                        .with_help(help),
                     );
                 }
             }
@@ -93,7 +113,11 @@ pub(crate) fn references(
 /// -> retries -> load) and is legal; without any lag it has no causal order.
 /// Method: strongly connected components (Tarjan) of the zero-lag subgraph;
 /// each non-trivial component holds at least one cycle, which we spell out.
-pub(crate) fn cycles(metrics: &[Metric], index: &dyn Fn(&str) -> Option<usize>, out: &mut Vec<Diagnostic>) {
+pub(crate) fn cycles(
+    metrics: &[Metric],
+    index: &dyn Fn(&str) -> Option<usize>,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut graph: DiGraph<(), usize> = DiGraph::with_capacity(metrics.len(), metrics.len() * 3);
     for _ in metrics {
         graph.add_node(());
@@ -124,7 +148,10 @@ pub(crate) fn cycles(metrics: &[Metric], index: &dyn Fn(&str) -> Option<usize>, 
         let driver_position = graph[edge];
         let target = &metrics[closing_to.index()];
         let at = target.drivers[driver_position].location;
-        let names: Vec<&str> = path.iter().map(|n| metrics[n.index()].id.as_str()).collect();
+        let names: Vec<&str> = path
+            .iter()
+            .map(|n| metrics[n.index()].id.as_str())
+            .collect();
         let mut diagnostic = Diagnostic::new(
             Code::Cycle,
             at,
@@ -134,7 +161,10 @@ pub(crate) fn cycles(metrics: &[Metric], index: &dyn Fn(&str) -> Option<usize>, 
         for window in path.windows(2).take(path.len() - 2) {
             if let Some(e) = graph.find_edge(window[0], window[1]) {
                 let m = &metrics[window[1].index()];
-                diagnostic = diagnostic.with_related(m.drivers[graph[e]].location, format!("`{}` drives `{}` here", metrics[window[0].index()].id, m.id));
+                diagnostic = diagnostic.with_related(
+                    m.drivers[graph[e]].location,
+                    format!("`{}` drives `{}` here", metrics[window[0].index()].id, m.id),
+                );
             }
         }
         out.push(diagnostic);
@@ -143,7 +173,11 @@ pub(crate) fn cycles(metrics: &[Metric], index: &dyn Fn(&str) -> Option<usize>, 
 
 /// A shortest cycle through `start` that stays inside `component`, as
 /// `[start, ..., start]` in the direction of the edges.
-fn cycle_through(graph: &DiGraph<(), usize>, component: &[NodeIndex], start: NodeIndex) -> Vec<NodeIndex> {
+fn cycle_through(
+    graph: &DiGraph<(), usize>,
+    component: &[NodeIndex],
+    start: NodeIndex,
+) -> Vec<NodeIndex> {
     let inside: std::collections::HashSet<NodeIndex> = component.iter().copied().collect();
     let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::new();
     let mut queue = VecDeque::from([start]);
@@ -153,7 +187,9 @@ fn cycle_through(graph: &DiGraph<(), usize>, component: &[NodeIndex], start: Nod
                 let mut path = vec![start, node];
                 let mut at = node;
                 while at != start {
-                    let Some(&previous) = parent.get(&at) else { break };
+                    let Some(&previous) = parent.get(&at) else {
+                        break;
+                    };
                     at = previous;
                     path.push(at);
                 }

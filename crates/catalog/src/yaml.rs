@@ -82,7 +82,9 @@ pub fn resolve_plain(text: &str) -> Plain {
         "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
         "true" | "True" | "TRUE" => return Plain::Bool(true),
         "false" | "False" | "FALSE" => return Plain::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Plain::Number(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Plain::Number(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Plain::Number(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Plain::Number(f64::NAN),
         _ => {}
@@ -185,7 +187,9 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
                         location,
                         "a catalog file holds one YAML document, this is a second one",
                     )
-                    .with_help("remove the `---` line, or move the second document into its own file"));
+                    .with_help(
+                        "remove the `---` line, or move the second document into its own file",
+                    ));
                 }
                 None
             }
@@ -205,7 +209,10 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
                         return Err(Diagnostic::new(
                             Code::UnsupportedYaml,
                             location,
-                            format!("custom YAML tag `{}{}` is not supported", tag.handle, tag.suffix),
+                            format!(
+                                "custom YAML tag `{}{}` is not supported",
+                                tag.handle, tag.suffix
+                            ),
                         )
                         .with_help("remove the tag; values are read as plain text or numbers"));
                     }
@@ -269,7 +276,11 @@ fn syntax_error(positions: &Positions<'_>, error: &ScanError) -> Diagnostic {
 }
 
 fn internal(location: Location) -> Diagnostic {
-    Diagnostic::new(Code::Syntax, location, "malformed YAML: unbalanced collection")
+    Diagnostic::new(
+        Code::Syntax,
+        location,
+        "malformed YAML: unbalanced collection",
+    )
 }
 
 #[cfg(test)]
@@ -292,21 +303,33 @@ mod tests {
     fn keeps_locations_and_duplicate_keys() {
         let text = "a: 1\nb:\n  - x\n  - é: 2\na: 3\n";
         let root = parse(0, text).unwrap().unwrap();
-        let Value::Map(entries) = &root.value else { panic!("not a map") };
+        let Value::Map(entries) = &root.value else {
+            panic!("not a map")
+        };
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[2].0.location.line, 5);
-        let Value::Seq(items) = &entries[1].1.value else { panic!("not a seq") };
+        let Value::Seq(items) = &entries[1].1.value else {
+            panic!("not a seq")
+        };
         assert_eq!(items[1].location.line, 4);
         assert_eq!(items[1].location.column, 5);
-        let Value::Map(inner) = &items[1].value else { panic!("not a map") };
+        let Value::Map(inner) = &items[1].value else {
+            panic!("not a map")
+        };
         // The value `2` sits after the two-byte `é`.
         assert_eq!(&text[inner[0].1.location.offset..][..1], "2");
     }
 
     #[test]
     fn rejects_aliases_and_second_documents() {
-        assert_eq!(parse(0, "a: &x 1\nb: *x\n").unwrap_err().code, Code::UnsupportedYaml);
-        assert_eq!(parse(0, "a: 1\n---\nb: 2\n").unwrap_err().code, Code::UnsupportedYaml);
+        assert_eq!(
+            parse(0, "a: &x 1\nb: *x\n").unwrap_err().code,
+            Code::UnsupportedYaml
+        );
+        assert_eq!(
+            parse(0, "a: 1\n---\nb: 2\n").unwrap_err().code,
+            Code::UnsupportedYaml
+        );
         assert!(parse(0, "# only a comment\n").unwrap().is_none());
     }
 

@@ -193,7 +193,11 @@ fn decision_fixpoint(catalog: &Catalog, graph: &MetricGraph) -> Vec<bool> {
 
 /// Metrics whose driver chains reach a system signal (system metrics included).
 fn system_fixpoint(catalog: &Catalog, graph: &MetricGraph) -> Vec<bool> {
-    let mut reaches: Vec<bool> = catalog.metrics.iter().map(|m| m.layer == Layer::System).collect();
+    let mut reaches: Vec<bool> = catalog
+        .metrics
+        .iter()
+        .map(|m| m.layer == Layer::System)
+        .collect();
     let mut queue: VecDeque<usize> = (0..reaches.len()).filter(|&i| reaches[i]).collect();
     while let Some(m) = queue.pop_front() {
         for &up in graph.dependants_of(m) {

@@ -111,9 +111,26 @@ fn edges(catalog: &Catalog) -> HashMap<EdgeRef, Effect> {
 pub fn diff(base: &Assessed<'_>, current: &Assessed<'_>) -> CatalogDiff {
     let mut out = CatalogDiff::default();
     let base_ids: HashSet<&str> = base.catalog.metrics.iter().map(|m| m.id.as_str()).collect();
-    let current_ids: HashSet<&str> = current.catalog.metrics.iter().map(|m| m.id.as_str()).collect();
-    out.added = current.catalog.metrics.iter().filter(|m| !base_ids.contains(m.id.as_str())).map(|m| m.id.clone()).collect();
-    out.removed = base.catalog.metrics.iter().filter(|m| !current_ids.contains(m.id.as_str())).map(|m| m.id.clone()).collect();
+    let current_ids: HashSet<&str> = current
+        .catalog
+        .metrics
+        .iter()
+        .map(|m| m.id.as_str())
+        .collect();
+    out.added = current
+        .catalog
+        .metrics
+        .iter()
+        .filter(|m| !base_ids.contains(m.id.as_str()))
+        .map(|m| m.id.clone())
+        .collect();
+    out.removed = base
+        .catalog
+        .metrics
+        .iter()
+        .filter(|m| !current_ids.contains(m.id.as_str()))
+        .map(|m| m.id.clone())
+        .collect();
 
     let base_edges = edges(base.catalog);
     let current_edges = edges(current.catalog);
@@ -124,7 +141,11 @@ pub fn diff(base: &Assessed<'_>, current: &Assessed<'_>) -> CatalogDiff {
             Some(_) => {}
         }
     }
-    out.edges_removed = base_edges.keys().filter(|e| !current_edges.contains_key(*e)).cloned().collect();
+    out.edges_removed = base_edges
+        .keys()
+        .filter(|e| !current_edges.contains_key(*e))
+        .cloned()
+        .collect();
     out.edges_added.sort();
     out.edges_removed.sort();
     out.edges_flipped.sort();
@@ -133,17 +154,27 @@ pub fn diff(base: &Assessed<'_>, current: &Assessed<'_>) -> CatalogDiff {
         let metric = &current.catalog.metrics[assessment.metric];
         let Some(before) = base.by_id(&metric.id) else {
             if !assessment.verdict.is_keep() {
-                let reasons: Vec<&str> = assessment.problems.iter().map(|p| p.message.as_str()).collect();
+                let reasons: Vec<&str> = assessment
+                    .problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect();
                 out.breaks.push(Break {
                     metric: metric.id.clone(),
                     kind: BreakKind::NewMetricFails,
-                    message: format!("new metric `{}` is {}: {}", metric.id, assessment.verdict.as_str(), reasons.join("; ")),
+                    message: format!(
+                        "new metric `{}` is {}: {}",
+                        metric.id,
+                        assessment.verdict.as_str(),
+                        reasons.join("; ")
+                    ),
                 });
             }
             continue;
         };
         if before.verdict != assessment.verdict {
-            out.verdicts_changed.push((metric.id.clone(), before.verdict, assessment.verdict));
+            out.verdicts_changed
+                .push((metric.id.clone(), before.verdict, assessment.verdict));
         }
         if before.test_decision && !assessment.test_decision {
             out.breaks.push(Break {
@@ -153,9 +184,15 @@ pub fn diff(base: &Assessed<'_>, current: &Assessed<'_>) -> CatalogDiff {
             });
         }
         if before.test_explain && !assessment.test_explain {
-            let lost_owner = assessment.problems.iter().any(|p| p.kind == ProblemKind::NoOwner);
+            let lost_owner = assessment
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::NoOwner);
             let message = if lost_owner {
-                format!("`{}` lost its owner: nobody is named to explain it when it turns red", metric.id)
+                format!(
+                    "`{}` lost its owner: nobody is named to explain it when it turns red",
+                    metric.id
+                )
             } else {
                 let upstream: HashSet<&str> = base
                     .graph
@@ -169,8 +206,15 @@ pub fn diff(base: &Assessed<'_>, current: &Assessed<'_>) -> CatalogDiff {
                     .filter(|e| upstream.contains(e.to.as_str()))
                     .map(|e| format!("{} -> {}", e.from, e.to))
                     .collect();
-                let how = if cut.is_empty() { String::new() } else { format!(" (removed: {})", cut.join(", ")) };
-                format!("the chain from `{}` down to system signals was cut{how}: if it turns red, the map can no longer say why", metric.id)
+                let how = if cut.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (removed: {})", cut.join(", "))
+                };
+                format!(
+                    "the chain from `{}` down to system signals was cut{how}: if it turns red, the map can no longer say why",
+                    metric.id
+                )
             };
             out.breaks.push(Break {
                 metric: metric.id.clone(),

@@ -48,11 +48,21 @@ fn edge_label(effect: Effect, lag: whyline_catalog::Duration) -> String {
         Effect::Increases => "+",
         Effect::Decreases => "−",
     };
-    if lag.is_zero() { sign.to_string() } else { format!("{sign} {lag}") }
+    if lag.is_zero() {
+        sign.to_string()
+    } else {
+        format!("{sign} {lag}")
+    }
 }
 
 /// Renders the selected part of the map.
-pub fn render(catalog: &Catalog, graph: &MetricGraph, assessments: &[Assessment], keep: &[bool], format: GraphFormat) -> String {
+pub fn render(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    assessments: &[Assessment],
+    keep: &[bool],
+    format: GraphFormat,
+) -> String {
     match format {
         GraphFormat::Dot => dot(catalog, graph, assessments, keep),
         GraphFormat::Mermaid => mermaid(catalog, graph, assessments, keep),
@@ -63,17 +73,27 @@ fn quote(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-fn dot(catalog: &Catalog, graph: &MetricGraph, assessments: &[Assessment], keep: &[bool]) -> String {
+fn dot(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    assessments: &[Assessment],
+    keep: &[bool],
+) -> String {
     let mut out = String::new();
     out.push_str("digraph whyline {\n  rankdir=BT;\n  newrank=true;\n");
     out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\"];\n");
     for layer in Layer::ALL {
-        let members: Vec<usize> = (0..catalog.metrics.len()).filter(|&i| keep[i] && catalog.metrics[i].layer == layer).collect();
+        let members: Vec<usize> = (0..catalog.metrics.len())
+            .filter(|&i| keep[i] && catalog.metrics[i].layer == layer)
+            .collect();
         if members.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "  subgraph cluster_{layer} {{\n    label=\"{layer}\";\n    style=dashed;\n    {{ rank=same;");
+        let _ = writeln!(
+            out,
+            "  subgraph cluster_{layer} {{\n    label=\"{layer}\";\n    style=dashed;\n    {{ rank=same;"
+        );
         for i in members {
             let m = &catalog.metrics[i];
             let owner = m.owner.as_deref().unwrap_or("no owner");
@@ -97,7 +117,11 @@ fn dot(catalog: &Catalog, graph: &MetricGraph, assessments: &[Assessment], keep:
             if !keep[from] {
                 continue;
             }
-            let style = if driver.effect == Effect::Decreases { ", color=\"#b02a37\"" } else { "" };
+            let style = if driver.effect == Effect::Decreases {
+                ", color=\"#b02a37\""
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "  \"{}\" -> \"{}\" [label=\"{}\"{style}];",
@@ -115,10 +139,17 @@ fn mermaid_text(text: &str) -> String {
     text.replace('"', "#quot;")
 }
 
-fn mermaid(catalog: &Catalog, graph: &MetricGraph, assessments: &[Assessment], keep: &[bool]) -> String {
+fn mermaid(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    assessments: &[Assessment],
+    keep: &[bool],
+) -> String {
     let mut out = String::from("flowchart BT\n");
     for layer in Layer::ALL {
-        let members: Vec<usize> = (0..catalog.metrics.len()).filter(|&i| keep[i] && catalog.metrics[i].layer == layer).collect();
+        let members: Vec<usize> = (0..catalog.metrics.len())
+            .filter(|&i| keep[i] && catalog.metrics[i].layer == layer)
+            .collect();
         if members.is_empty() {
             continue;
         }
@@ -126,7 +157,12 @@ fn mermaid(catalog: &Catalog, graph: &MetricGraph, assessments: &[Assessment], k
         for i in members {
             let m = &catalog.metrics[i];
             // Mermaid ids must be simple; metric ids may contain `.` and `:`.
-            let _ = writeln!(out, "    m{i}[\"{}\"]:::{}", mermaid_text(&m.name), assessments[i].verdict.as_str());
+            let _ = writeln!(
+                out,
+                "    m{i}[\"{}\"]:::{}",
+                mermaid_text(&m.name),
+                assessments[i].verdict.as_str()
+            );
         }
         out.push_str("  end\n");
     }
@@ -136,12 +172,26 @@ fn mermaid(catalog: &Catalog, graph: &MetricGraph, assessments: &[Assessment], k
         }
         for (from, driver) in graph.driver_edges(catalog, to) {
             if keep[from] {
-                let _ = writeln!(out, "  m{from} -->|\"{}\"| m{to}", edge_label(driver.effect, driver.lag));
+                let _ = writeln!(
+                    out,
+                    "  m{from} -->|\"{}\"| m{to}",
+                    edge_label(driver.effect, driver.lag)
+                );
             }
         }
     }
-    for verdict in [Verdict::Business, Verdict::Operational, Verdict::Unexplained, Verdict::Discard] {
-        let _ = writeln!(out, "  classDef {} fill:{},stroke:#555", verdict.as_str(), fill(verdict));
+    for verdict in [
+        Verdict::Business,
+        Verdict::Operational,
+        Verdict::Unexplained,
+        Verdict::Discard,
+    ] {
+        let _ = writeln!(
+            out,
+            "  classDef {} fill:{},stroke:#555",
+            verdict.as_str(),
+            fill(verdict)
+        );
     }
     out
 }

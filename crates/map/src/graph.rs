@@ -30,7 +30,10 @@ impl MetricGraph {
                 }
             }
         }
-        MetricGraph { drivers, dependants }
+        MetricGraph {
+            drivers,
+            dependants,
+        }
     }
 
     /// Number of metrics.
@@ -49,7 +52,11 @@ impl MetricGraph {
     }
 
     /// The driver entries of `metric` that resolve to a known metric, with their positions.
-    pub fn driver_edges<'c>(&'c self, catalog: &'c Catalog, metric: usize) -> impl Iterator<Item = (usize, &'c Driver)> + 'c {
+    pub fn driver_edges<'c>(
+        &'c self,
+        catalog: &'c Catalog,
+        metric: usize,
+    ) -> impl Iterator<Item = (usize, &'c Driver)> + 'c {
         self.drivers[metric]
             .iter()
             .map(move |(from, k)| (*from, &catalog.metrics[metric].drivers[*k]))

@@ -10,7 +10,7 @@ pub mod diff;
 pub mod export;
 pub mod graph;
 
-pub use assess::{assess, Assessment, Problem, ProblemKind, Verdict};
-pub use diff::{diff, Assessed, Break, BreakKind, CatalogDiff, EdgeRef};
-pub use export::{focus_set, render, GraphFormat};
+pub use assess::{Assessment, Problem, ProblemKind, Verdict, assess};
+pub use diff::{Assessed, Break, BreakKind, CatalogDiff, EdgeRef, diff};
+pub use export::{GraphFormat, focus_set, render};
 pub use graph::MetricGraph;

@@ -7,7 +7,7 @@ use whyline_map::{Assessed, CatalogDiff, Verdict};
 
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::diagnostics;
-use crate::{git, Outcome};
+use crate::{Outcome, git};
 
 /// Runs the command; returns the exit code.
 pub(crate) fn run(args: &CheckArgs, checked: &Checked, catalog_path: &std::path::Path) -> Outcome {
@@ -15,14 +15,31 @@ pub(crate) fn run(args: &CheckArgs, checked: &Checked, catalog_path: &std::path:
     if !checked.is_valid() {
         match args.format {
             CheckFormat::Json => {
-                let errors: Vec<_> = checked.diagnostics.iter().map(|d| diagnostics::to_json(catalog, d)).collect();
+                let errors: Vec<_> = checked
+                    .diagnostics
+                    .iter()
+                    .map(|d| diagnostics::to_json(catalog, d))
+                    .collect();
                 print_json(&serde_json::json!({"metrics": [], "errors": errors}));
-                eprint!("{}", diagnostics::render_human(catalog, &checked.diagnostics));
+                eprint!(
+                    "{}",
+                    diagnostics::render_human(catalog, &checked.diagnostics)
+                );
             }
-            CheckFormat::Github => print!("{}", diagnostics::render_github(catalog, &checked.diagnostics)),
+            CheckFormat::Github => print!(
+                "{}",
+                diagnostics::render_github(catalog, &checked.diagnostics)
+            ),
             CheckFormat::Human => {
-                eprint!("{}", diagnostics::render_human(catalog, &checked.diagnostics));
-                let files: std::collections::HashSet<_> = checked.diagnostics.iter().filter_map(|d| d.location.map(|l| l.file)).collect();
+                eprint!(
+                    "{}",
+                    diagnostics::render_human(catalog, &checked.diagnostics)
+                );
+                let files: std::collections::HashSet<_> = checked
+                    .diagnostics
+                    .iter()
+                    .filter_map(|d| d.location.map(|l| l.file))
+                    .collect();
                 eprintln!(
                     "error: the catalog is invalid: {} error{} in {} file{}",
                     checked.diagnostics.len(),
@@ -47,7 +64,9 @@ pub(crate) fn run(args: &CheckArgs, checked: &Checked, catalog_path: &std::path:
         },
     };
     let base_assessed = base.as_ref().map(|(_, b)| Assessed::new(&b.catalog));
-    let change = base_assessed.as_ref().map(|b| whyline_map::diff(b, &assessed));
+    let change = base_assessed
+        .as_ref()
+        .map(|b| whyline_map::diff(b, &assessed));
     if let Some((revision, b)) = &base {
         if !b.is_valid() {
             eprintln!(
@@ -60,7 +79,12 @@ pub(crate) fn run(args: &CheckArgs, checked: &Checked, catalog_path: &std::path:
 
     match args.format {
         CheckFormat::Human => print!("{}", human(catalog, &assessed, catalog_path)),
-        CheckFormat::Json => print_json(&json(catalog, &assessed, base.as_ref().map(|(r, _)| *r), change.as_ref())),
+        CheckFormat::Json => print_json(&json(
+            catalog,
+            &assessed,
+            base.as_ref().map(|(r, _)| *r),
+            change.as_ref(),
+        )),
         CheckFormat::Github => print!("{}", github(catalog, &assessed, change.as_ref())),
     }
     if let (Some(change), Some((revision, _)), CheckFormat::Human) = (&change, &base, args.format) {
@@ -106,9 +130,25 @@ fn human(catalog: &Catalog, assessed: &Assessed<'_>, catalog_path: &std::path::P
         plural(catalog.files.len()),
         catalog_path.display()
     );
-    let id_width = catalog.metrics.iter().map(|m| m.id.len()).max().unwrap_or(6).max(6);
-    let owner_width = catalog.metrics.iter().map(|m| m.owner.as_deref().map_or(1, str::len)).max().unwrap_or(5).max(5);
-    let _ = writeln!(out, "{:id_width$}  {:8}  {:owner_width$}  DECISION  EXPLAIN  VERDICT", "METRIC", "LAYER", "OWNER");
+    let id_width = catalog
+        .metrics
+        .iter()
+        .map(|m| m.id.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let owner_width = catalog
+        .metrics
+        .iter()
+        .map(|m| m.owner.as_deref().map_or(1, str::len))
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "{:id_width$}  {:8}  {:owner_width$}  DECISION  EXPLAIN  VERDICT",
+        "METRIC", "LAYER", "OWNER"
+    );
     let mut layer = None;
     for &i in &order {
         let m = &catalog.metrics[i];
@@ -128,21 +168,40 @@ fn human(catalog: &Catalog, assessed: &Assessed<'_>, catalog_path: &std::path::P
             a.verdict.as_str()
         );
     }
-    let failing: Vec<usize> = order.iter().copied().filter(|&i| !assessed.assessments[i].problems.is_empty()).collect();
+    let failing: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| !assessed.assessments[i].problems.is_empty())
+        .collect();
     if !failing.is_empty() {
         out.push_str("\nWhat to fix:\n");
         for i in failing {
             let m = &catalog.metrics[i];
             let a = &assessed.assessments[i];
             let (path, line, column) = diagnostics::position(catalog, &m.location);
-            let _ = writeln!(out, "\n  {} ({}) at {path}:{line}:{column}", m.id, a.verdict.as_str());
+            let _ = writeln!(
+                out,
+                "\n  {} ({}) at {path}:{line}:{column}",
+                m.id,
+                a.verdict.as_str()
+            );
             for p in &a.problems {
                 let _ = writeln!(out, "    - {}\n      fix: {}", p.message, p.fix);
             }
         }
     }
-    let count = |v: Verdict| assessed.assessments.iter().filter(|a| a.verdict == v).count();
-    let failing_total = assessed.assessments.iter().filter(|a| !a.verdict.is_keep()).count();
+    let count = |v: Verdict| {
+        assessed
+            .assessments
+            .iter()
+            .filter(|a| a.verdict == v)
+            .count()
+    };
+    let failing_total = assessed
+        .assessments
+        .iter()
+        .filter(|a| !a.verdict.is_keep())
+        .count();
     let _ = writeln!(
         out,
         "\n{} business, {} operational, {} unexplained, {} discard: {}",
@@ -153,7 +212,11 @@ fn human(catalog: &Catalog, assessed: &Assessed<'_>, catalog_path: &std::path::P
         if failing_total == 0 {
             "every metric passes both tests".to_string()
         } else {
-            format!("{failing_total} metric{} fail{} a test", plural(failing_total), if failing_total == 1 { "s" } else { "" })
+            format!(
+                "{failing_total} metric{} fail{} a test",
+                plural(failing_total),
+                if failing_total == 1 { "s" } else { "" }
+            )
         }
     );
     out
@@ -162,12 +225,22 @@ fn human(catalog: &Catalog, assessed: &Assessed<'_>, catalog_path: &std::path::P
 fn human_diff(change: &CatalogDiff, revision: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\nChange against {revision}:");
-    let list = |items: &[String]| if items.is_empty() { "none".to_string() } else { items.join(", ") };
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.join(", ")
+        }
+    };
     let edges = |items: &[whyline_map::EdgeRef]| {
         if items.is_empty() {
             "none".to_string()
         } else {
-            items.iter().map(|e| format!("{} -> {}", e.from, e.to)).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(|e| format!("{} -> {}", e.from, e.to))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let _ = writeln!(out, "  metrics added:   {}", list(&change.added));
@@ -178,12 +251,22 @@ fn human_diff(change: &CatalogDiff, revision: &str) -> String {
         let _ = writeln!(out, "  edges flipped:   {}", edges(&change.edges_flipped));
     }
     for (id, before, after) in &change.verdicts_changed {
-        let _ = writeln!(out, "  verdict of {id}: {} -> {}", before.as_str(), after.as_str());
+        let _ = writeln!(
+            out,
+            "  verdict of {id}: {} -> {}",
+            before.as_str(),
+            after.as_str()
+        );
     }
     if change.breaks.is_empty() {
         let _ = writeln!(out, "\nThe change breaks nothing.");
     } else {
-        let _ = writeln!(out, "\nThe change breaks {} thing{}:", change.breaks.len(), plural(change.breaks.len()));
+        let _ = writeln!(
+            out,
+            "\nThe change breaks {} thing{}:",
+            change.breaks.len(),
+            plural(change.breaks.len())
+        );
         for b in &change.breaks {
             let _ = writeln!(out, "  - {}", b.message);
         }
@@ -191,7 +274,12 @@ fn human_diff(change: &CatalogDiff, revision: &str) -> String {
     out
 }
 
-fn json(catalog: &Catalog, assessed: &Assessed<'_>, revision: Option<&str>, change: Option<&CatalogDiff>) -> serde_json::Value {
+fn json(
+    catalog: &Catalog,
+    assessed: &Assessed<'_>,
+    revision: Option<&str>,
+    change: Option<&CatalogDiff>,
+) -> serde_json::Value {
     let metrics: Vec<_> = assessed
         .assessments
         .iter()
@@ -215,7 +303,12 @@ fn json(catalog: &Catalog, assessed: &Assessed<'_>, revision: Option<&str>, chan
         .collect();
     let mut out = serde_json::json!({"metrics": metrics, "errors": []});
     if let (Some(revision), Some(change)) = (revision, change) {
-        let edges = |items: &[whyline_map::EdgeRef]| items.iter().map(|e| serde_json::json!({"from": e.from, "to": e.to})).collect::<Vec<_>>();
+        let edges = |items: &[whyline_map::EdgeRef]| {
+            items
+                .iter()
+                .map(|e| serde_json::json!({"from": e.from, "to": e.to}))
+                .collect::<Vec<_>>()
+        };
         out["base"] = serde_json::json!({
             "revision": revision,
             "added": change.added,
@@ -233,7 +326,9 @@ fn json(catalog: &Catalog, assessed: &Assessed<'_>, revision: Option<&str>, chan
 fn github(catalog: &Catalog, assessed: &Assessed<'_>, change: Option<&CatalogDiff>) -> String {
     let mut out = String::new();
     let annotate = |out: &mut String, id: &str, title: &str, message: &str| {
-        let place = catalog.metric(id).map(|m| diagnostics::position(catalog, &m.location));
+        let place = catalog
+            .metric(id)
+            .map(|m| diagnostics::position(catalog, &m.location));
         let place_ref = place.as_ref().map(|(p, l, c)| (p.as_str(), *l, *c));
         out.push_str(&diagnostics::github_annotation(place_ref, title, message));
         out.push('\n');
@@ -241,7 +336,12 @@ fn github(catalog: &Catalog, assessed: &Assessed<'_>, change: Option<&CatalogDif
     match change {
         Some(change) => {
             for b in &change.breaks {
-                annotate(&mut out, &b.metric, &format!("whyline: {} regressed", b.metric), &b.message);
+                annotate(
+                    &mut out,
+                    &b.metric,
+                    &format!("whyline: {} regressed", b.metric),
+                    &b.message,
+                );
             }
         }
         None => {
@@ -250,13 +350,35 @@ fn github(catalog: &Catalog, assessed: &Assessed<'_>, change: Option<&CatalogDif
                     continue;
                 }
                 let m = &catalog.metrics[a.metric];
-                let message = a.problems.iter().map(|p| format!("{}\nfix: {}", p.message, p.fix)).collect::<Vec<_>>().join("\n");
-                annotate(&mut out, &m.id, &format!("whyline: {} is {}", m.id, a.verdict.as_str()), &message);
+                let message = a
+                    .problems
+                    .iter()
+                    .map(|p| format!("{}\nfix: {}", p.message, p.fix))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                annotate(
+                    &mut out,
+                    &m.id,
+                    &format!("whyline: {} is {}", m.id, a.verdict.as_str()),
+                    &message,
+                );
             }
         }
     }
-    let failing = assessed.assessments.iter().filter(|a| !a.verdict.is_keep()).count();
-    let business = catalog.metrics.iter().filter(|m| m.layer == Layer::Business).count();
-    let _ = writeln!(out, "whyline check: {} metrics ({business} business), {failing} failing a test", catalog.metrics.len());
+    let failing = assessed
+        .assessments
+        .iter()
+        .filter(|a| !a.verdict.is_keep())
+        .count();
+    let business = catalog
+        .metrics
+        .iter()
+        .filter(|m| m.layer == Layer::Business)
+        .count();
+    let _ = writeln!(
+        out,
+        "whyline check: {} metrics ({business} business), {failing} failing a test",
+        catalog.metrics.len()
+    );
     out
 }

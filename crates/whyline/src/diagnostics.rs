@@ -33,19 +33,25 @@ impl miette::Diagnostic for Rendered {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label.clone().map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+        self.label
+            .clone()
+            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
         if self.related.is_empty() {
             return None;
         }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
 }
 
@@ -62,7 +68,10 @@ fn to_rendered(catalog: &Catalog, diagnostic: &Diagnostic) -> Rendered {
     let (source, label) = match &diagnostic.location {
         Some(location) => (
             source_for(catalog, location),
-            Some(LabeledSpan::new_primary_with_span(Some(short_label(diagnostic.code).to_string()), span(location))),
+            Some(LabeledSpan::new_primary_with_span(
+                Some(short_label(diagnostic.code).to_string()),
+                span(location),
+            )),
         ),
         None => (None, None),
     };
@@ -74,7 +83,10 @@ fn to_rendered(catalog: &Catalog, diagnostic: &Diagnostic) -> Rendered {
             code: "",
             help: None,
             source: source_for(catalog, &r.location),
-            label: Some(LabeledSpan::new_with_span(Some("here".to_string()), span(&r.location))),
+            label: Some(LabeledSpan::new_with_span(
+                Some("here".to_string()),
+                span(&r.location),
+            )),
             related: Vec::new(),
             severity: miette::Severity::Advice,
         })
@@ -98,7 +110,7 @@ fn short_label(code: Code) -> &'static str {
         Code::UnsupportedYaml => "not supported in a catalog",
         Code::DuplicateKey => "written again here",
         Code::UnknownField => "unknown field",
-        Code::MissingField => "in this mapping",
+        Code::MissingField => "something is missing here",
         Code::WrongType => "wrong type",
         Code::UnsupportedVersion => "unsupported version",
         Code::BadId => "invalid id",
@@ -120,8 +132,14 @@ fn short_label(code: Code) -> &'static str {
 /// plain Unicode and a fixed width otherwise, so snapshots and CI logs are stable.
 fn handler() -> GraphicalReportHandler {
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    GraphicalReportHandler::new_themed(theme).with_width(100).with_context_lines(1)
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_context_lines(1)
 }
 
 /// Draws every diagnostic as rustc-style text.
@@ -140,7 +158,10 @@ pub(crate) fn render_human(catalog: &Catalog, diagnostics: &[Diagnostic]) -> Str
 
 /// Where a location is, as `path`, line, column.
 pub(crate) fn position(catalog: &Catalog, location: &Location) -> (String, usize, usize) {
-    let path = catalog.path_of(location).map(|p| p.display().to_string()).unwrap_or_default();
+    let path = catalog
+        .path_of(location)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     (path, location.line, location.column)
 }
 
@@ -165,7 +186,9 @@ pub(crate) fn to_json(catalog: &Catalog, diagnostic: &Diagnostic) -> serde_json:
 
 /// Escapes a GitHub workflow-command message.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a GitHub workflow-command property value.
@@ -174,7 +197,11 @@ fn escape_property(text: &str) -> String {
 }
 
 /// One `::error` annotation line.
-pub(crate) fn github_annotation(file: Option<(&str, usize, usize)>, title: &str, message: &str) -> String {
+pub(crate) fn github_annotation(
+    file: Option<(&str, usize, usize)>,
+    title: &str,
+    message: &str,
+) -> String {
     let mut properties = Vec::new();
     if let Some((path, line, column)) = file {
         properties.push(format!("file={}", escape_property(path)));
@@ -196,7 +223,11 @@ pub(crate) fn render_github(catalog: &Catalog, diagnostics: &[Diagnostic]) -> St
             message.push_str(help);
         }
         let place_ref = place.as_ref().map(|(p, l, c)| (p.as_str(), *l, *c));
-        out.push_str(&github_annotation(place_ref, &format!("whyline {}", d.code.as_str()), &message));
+        out.push_str(&github_annotation(
+            place_ref,
+            &format!("whyline {}", d.code.as_str()),
+            &message,
+        ));
         out.push('\n');
     }
     out
@@ -209,6 +240,9 @@ mod tests {
     #[test]
     fn github_annotations_escape_separators() {
         let line = github_annotation(Some(("a,b:c.yaml", 3, 4)), "t", "50%\nnext");
-        assert_eq!(line, "::error file=a%2Cb%3Ac.yaml,line=3,col=4,title=t::50%25%0Anext");
+        assert_eq!(
+            line,
+            "::error file=a%2Cb%3Ac.yaml,line=3,col=4,title=t::50%25%0Anext"
+        );
     }
 }

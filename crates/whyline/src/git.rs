@@ -22,7 +22,10 @@ pub(crate) enum GitError {
 }
 
 fn git(args: &[&str]) -> Result<Vec<u8>, GitError> {
-    let output = Command::new("git").args(args).output().map_err(GitError::Spawn)?;
+    let output = Command::new("git")
+        .args(args)
+        .output()
+        .map_err(GitError::Spawn)?;
     if !output.status.success() {
         return Err(GitError::Failed {
             args: args.join(" "),
@@ -36,7 +39,13 @@ fn git(args: &[&str]) -> Result<Vec<u8>, GitError> {
 /// as `REV:path`. A path that did not exist at the revision gives no files.
 pub(crate) fn catalog_at(revision: &str, path: &Path) -> Result<Vec<SourceFile>, GitError> {
     // Resolve first so a typo in the revision is an error, not an empty base.
-    git(&["rev-parse", "--verify", "--quiet", &format!("{revision}^{{commit}}")]).map_err(|_| GitError::Failed {
+    git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{revision}^{{commit}}"),
+    ])
+    .map_err(|_| GitError::Failed {
         args: format!("rev-parse {revision}"),
         stderr: format!("`{revision}` is not a commit in this repository"),
     })?;
@@ -47,7 +56,10 @@ pub(crate) fn catalog_at(revision: &str, path: &Path) -> Result<Vec<SourceFile>,
         if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
             continue;
         }
-        if Path::new(name).components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+        if Path::new(name)
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        {
             continue;
         }
         let bytes = git(&["show", &format!("{revision}:./{name}")])?;

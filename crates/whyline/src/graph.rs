@@ -1,16 +1,19 @@
 //! `whyline graph`: the map as DOT or Mermaid.
 
-use whyline_catalog::{diagnostic::did_you_mean, Checked};
-use whyline_map::{focus_set, render, Assessed, GraphFormat};
+use whyline_catalog::{Checked, diagnostic::did_you_mean};
+use whyline_map::{Assessed, GraphFormat, focus_set, render};
 
 use crate::cli::{GraphArgs, GraphFormatArg};
-use crate::{diagnostics, Outcome};
+use crate::{Outcome, diagnostics};
 
 /// Runs the command; returns the exit code.
 pub(crate) fn run(args: &GraphArgs, checked: &Checked) -> Outcome {
     let catalog = &checked.catalog;
     if !checked.is_valid() {
-        eprint!("{}", diagnostics::render_human(catalog, &checked.diagnostics));
+        eprint!(
+            "{}",
+            diagnostics::render_human(catalog, &checked.diagnostics)
+        );
         eprintln!("error: the catalog is invalid; fix it before drawing it (see `whyline check`)");
         return Outcome::Invalid;
     }
@@ -34,6 +37,15 @@ pub(crate) fn run(args: &GraphArgs, checked: &Checked) -> Outcome {
         GraphFormatArg::Dot => GraphFormat::Dot,
         GraphFormatArg::Mermaid => GraphFormat::Mermaid,
     };
-    print!("{}", render(catalog, &assessed.graph, &assessed.assessments, &keep, format));
+    print!(
+        "{}",
+        render(
+            catalog,
+            &assessed.graph,
+            &assessed.assessments,
+            &keep,
+            format
+        )
+    );
     Outcome::Ok
 }

@@ -31,11 +31,21 @@ fn catalog_path(given: Option<&PathBuf>) -> PathBuf {
         return path.clone();
     }
     let folder = PathBuf::from("metrics");
-    if folder.is_dir() { folder } else { PathBuf::from("whyline.yaml") }
+    if folder.is_dir() {
+        folder
+    } else {
+        PathBuf::from("whyline.yaml")
+    }
 }
 
 fn load(given: Option<&PathBuf>) -> Result<(PathBuf, whyline_catalog::Checked), ExitCode> {
     let path = catalog_path(given);
+    if given.is_none() && !path.exists() {
+        eprintln!(
+            "error: no catalog found: give one with --catalog PATH or $WHYLINE_CATALOG, or create ./metrics/ or ./whyline.yaml"
+        );
+        return Err(ExitCode::from(2));
+    }
     match whyline_catalog::load(&path) {
         Ok(checked) => Ok((path, checked)),
         Err(e) => {

@@ -1,0 +1,443 @@
+//! End-to-end tests of the `whyline` binary: exit codes, output formats and
+//! error messages exactly as a user sees them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the binary in `dir` with no colour and no inherited catalog.
+fn whyline(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whyline"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("WHYLINE_CATALOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the whyline binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+mod check {
+    use super::*;
+
+    #[test]
+    fn example_prints_the_verdict_table_and_exits_1() {
+        let out = whyline(&repo_root(), &["check", "--catalog", "examples/shop"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        insta::assert_snapshot!("check_example_human", stdout(&out));
+    }
+
+    #[test]
+    fn example_json_follows_the_cli_contract() {
+        let out = whyline(
+            &repo_root(),
+            &["check", "--catalog", "examples/shop", "--format", "json"],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+        assert_eq!(report["errors"], serde_json::json!([]));
+        let metrics = report["metrics"].as_array().expect("metrics is a list");
+        assert!(
+            (30..=40).contains(&metrics.len()),
+            "{} metrics",
+            metrics.len()
+        );
+        let find = |id: &str| {
+            metrics
+                .iter()
+                .find(|m| m["id"] == id)
+                .unwrap_or_else(|| panic!("{id} missing"))
+        };
+        for m in metrics {
+            for key in ["id", "verdict", "test_decision", "test_explain", "problems"] {
+                assert!(m.get(key).is_some(), "{key} missing in {m}");
+            }
+            assert!(
+                m["problems"]
+                    .as_array()
+                    .expect("problems is a list")
+                    .iter()
+                    .all(|p| p.is_string())
+            );
+        }
+        let expect = |id: &str, verdict: &str, decision: bool, explain: bool| {
+            let m = find(id);
+            assert_eq!(m["verdict"], verdict, "{id}");
+            assert_eq!(m["test_decision"], decision, "{id}");
+            assert_eq!(m["test_explain"], explain, "{id}");
+        };
+        expect("revenue", "business", true, true);
+        expect("checkout_latency_p99", "operational", true, true);
+        expect("checkout_cpu_utilization", "operational", true, true);
+        expect("average_order_value", "unexplained", true, false);
+        expect("refund_rate", "unexplained", true, false);
+        expect("social_media_followers", "discard", false, false);
+        expect("cache_evictions_per_second", "discard", false, true);
+        assert_eq!(find("revenue")["problems"], serde_json::json!([]));
+        assert_eq!(find("refund_rate")["fixes"][0]["kind"], "no-owner");
+    }
+
+    #[test]
+    fn a_catalog_where_everything_passes_exits_0() {
+        let out = whyline(&fixtures(), &["check", "--catalog", "valid"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains("every metric passes both tests"));
+    }
+
+    #[test]
+    fn an_invalid_catalog_exits_2_with_json_errors() {
+        let out = whyline(
+            &fixtures().join("errors"),
+            &["check", "--catalog", "many", "--format", "json"],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+        let errors = report["errors"].as_array().expect("errors is a list");
+        // All errors of both files, not only the first.
+        let codes: Vec<&str> = errors
+            .iter()
+            .map(|e| e["code"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "schema::unknown-field",
+                "schema::wrong-type",
+                "schema::bad-value",
+                "catalog::unknown-driver",
+                "schema::bad-duration"
+            ],
+            "{errors:#?}"
+        );
+        assert_eq!(errors[0]["file"], "many/checkout.yaml");
+        assert_eq!(errors[0]["line"], 3);
+        assert_eq!(errors[0]["column"], 3);
+        assert!(errors.iter().all(|e| e["help"].is_string()));
+    }
+
+    #[test]
+    fn a_missing_catalog_exits_2_and_says_what_to_give() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = whyline(dir.path(), &["check"]);
+        assert_eq!(out.status.code(), Some(2));
+        insta::assert_snapshot!("missing_catalog", stderr(&out));
+        let empty = whyline(dir.path(), &["check", "--catalog", "."]);
+        assert_eq!(empty.status.code(), Some(2));
+        assert!(
+            stderr(&empty).contains("no `*.yaml` or `*.yml` files"),
+            "{}",
+            stderr(&empty)
+        );
+    }
+
+    #[test]
+    fn the_catalog_can_come_from_the_environment_or_the_metrics_folder() {
+        let out = Command::new(env!("CARGO_BIN_EXE_whyline"))
+            .args(["check", "--format", "json"])
+            .current_dir(fixtures())
+            .env("WHYLINE_CATALOG", "valid/shop.yaml")
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let out = whyline(&repo_root().join("examples/shop"), &["check"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "./metrics/ is the default: {}",
+            stderr(&out)
+        );
+    }
+
+    #[test]
+    fn github_format_annotates_the_failing_lines() {
+        let out = whyline(
+            &repo_root(),
+            &["check", "--catalog", "examples/shop", "--format", "github"],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let text = stdout(&out);
+        let annotations: Vec<&str> = text.lines().filter(|l| l.starts_with("::error ")).collect();
+        assert_eq!(annotations.len(), 5, "{text}");
+        assert!(
+            text.contains("::error file=examples/shop/metrics/business.yaml,line=97,col=9,title=whyline%3A social_media_followers is discard::no decision uses it"),
+            "{text}"
+        );
+        let invalid = whyline(
+            &fixtures().join("errors"),
+            &["check", "--catalog", "bad_layer", "--format", "github"],
+        );
+        assert_eq!(invalid.status.code(), Some(2));
+        assert_eq!(
+            stdout(&invalid).trim(),
+            "::error file=bad_layer/shop.yaml,line=4,col=12,title=whyline schema%3A%3Abad-value::`busines` is not a valid layer%0Ahelp: did you mean `business`? Write one of: business, service, system"
+        );
+    }
+}
+
+/// One snapshot per kind of catalog error, as printed on stderr.
+mod errors {
+    use super::*;
+
+    fn check_error(case: &str) -> String {
+        let out = whyline(&fixtures().join("errors"), &["check", "--catalog", case]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{case} must be invalid:\n{}",
+            stdout(&out)
+        );
+        assert!(stdout(&out).is_empty(), "human errors go to stderr only");
+        stderr(&out)
+    }
+
+    macro_rules! error_cases {
+        ($($name:ident),* $(,)?) => {$(
+            #[test]
+            fn $name() {
+                insta::assert_snapshot!(stringify!($name), check_error(stringify!($name)));
+            }
+        )*};
+    }
+
+    error_cases!(
+        syntax,
+        wrong_type,
+        unknown_field,
+        duplicate_id,
+        unknown_driver,
+        cycle,
+        bad_duration,
+        bad_layer,
+        bad_effect,
+        missing_field,
+        duplicate_key,
+        version,
+        bad_id,
+        thresholds,
+        secret,
+        unknown_connection,
+        alias,
+        empty,
+        duplicate_driver,
+        many,
+    );
+
+    #[test]
+    fn non_utf8_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("latin1.yaml"),
+            b"version: 1\nmetrics:\n  - id: caf\xe9\n",
+        )
+        .expect("write");
+        let out = whyline(dir.path(), &["check", "--catalog", "."]);
+        assert_eq!(out.status.code(), Some(2));
+        insta::assert_snapshot!("non_utf8_file", stderr(&out));
+    }
+}
+
+mod base {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// A repository whose main commit holds the shop example.
+    fn repo_with_shop() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let metrics = dir.path().join("metrics");
+        std::fs::create_dir(&metrics).expect("mkdir");
+        for entry in
+            std::fs::read_dir(repo_root().join("examples/shop/metrics")).expect("example exists")
+        {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), metrics.join(entry.file_name())).expect("copy");
+        }
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", "shop"]);
+        dir
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(path).expect("read");
+        assert!(text.contains(from), "fixture text `{from}` not found");
+        std::fs::write(path, text.replacen(from, to, 1)).expect("write");
+    }
+
+    #[test]
+    fn an_unchanged_catalog_passes_despite_old_debt() {
+        let repo = repo_with_shop();
+        let out = whyline(repo.path(), &["check", "--base", "main"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains("The change breaks nothing."));
+    }
+
+    #[test]
+    fn cutting_a_chain_and_adding_a_vanity_metric_fail_the_gate() {
+        let repo = repo_with_shop();
+        let metrics = repo.path().join("metrics");
+        // Cut the only edge from the front end's latency to its system signals...
+        edit(
+            &metrics.join("frontend.yaml"),
+            "    drivers:\n      - metric: frontend_cpu_utilization\n        effect: increases\n      - metric: cdn_cache_hit_ratio\n        effect: decreases\n",
+            "",
+        );
+        // ...and add a metric nobody decides anything with.
+        let mut text = std::fs::read_to_string(metrics.join("search.yaml")).expect("read");
+        text.push_str("\n  - id: search_queries_total\n    layer: service\n");
+        std::fs::write(metrics.join("search.yaml"), text).expect("write");
+
+        let out = whyline(
+            repo.path(),
+            &["check", "--base", "main", "--format", "json"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let base = &report["base"];
+        assert_eq!(base["added"], serde_json::json!(["search_queries_total"]));
+        assert_eq!(base["edges_removed"].as_array().map(Vec::len), Some(2));
+        let breaks: Vec<(String, String)> = base["breaks"]
+            .as_array()
+            .expect("breaks")
+            .iter()
+            .map(|b| {
+                (
+                    b["metric"].as_str().unwrap_or("").to_string(),
+                    b["kind"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert!(
+            breaks.contains(&("search_queries_total".into(), "NewMetricFails".into())),
+            "{breaks:?}"
+        );
+        assert!(
+            breaks.contains(&("frontend_latency_p95".into(), "LostExplanation".into())),
+            "{breaks:?}"
+        );
+        // The business metric above it loses its explanation too.
+        assert!(
+            breaks.contains(&("sessions".into(), "LostExplanation".into())),
+            "{breaks:?}"
+        );
+        // The system signals that now drive nothing lose their reason to exist.
+        assert!(
+            breaks.contains(&("cdn_cache_hit_ratio".into(), "LostDecision".into())),
+            "{breaks:?}"
+        );
+
+        let human = whyline(repo.path(), &["check", "--base", "main"]);
+        assert_eq!(human.status.code(), Some(1));
+        let text = stdout(&human);
+        let diff = &text[text.find("Change against main:").expect("diff section")..];
+        insta::assert_snapshot!("base_breaks", diff);
+    }
+
+    #[test]
+    fn an_unknown_revision_is_an_error() {
+        let repo = repo_with_shop();
+        let out = whyline(repo.path(), &["check", "--base", "no-such-branch"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("`no-such-branch` is not a commit"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+mod graph {
+    use super::*;
+
+    #[test]
+    fn mermaid_focus_draws_the_chain_of_one_metric() {
+        let out = whyline(
+            &repo_root(),
+            &[
+                "graph",
+                "--catalog",
+                "examples/shop",
+                "--format",
+                "mermaid",
+                "--focus",
+                "checkout_latency_p99",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        insta::assert_snapshot!("graph_mermaid_focus", stdout(&out));
+    }
+
+    #[test]
+    fn dot_draws_every_metric_in_layers() {
+        let out = whyline(
+            &repo_root(),
+            &["graph", "--catalog", "examples/shop", "--format", "dot"],
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let text = stdout(&out);
+        assert!(text.starts_with("digraph whyline {\n  rankdir=BT;"));
+        for layer in ["business", "service", "system"] {
+            assert!(
+                text.contains(&format!("subgraph cluster_{layer}")),
+                "{layer}"
+            );
+        }
+        assert_eq!(text.matches(" -> ").count(), 33, "one line per edge");
+        assert!(text.contains(
+            "\"checkout_latency_p99\" -> \"conversion_rate\" [label=\"− 2m\", color=\"#b02a37\"];"
+        ));
+        assert!(text.contains("\"conversion_rate\" -> \"revenue\" [label=\"+\"];"));
+    }
+
+    #[test]
+    fn an_unknown_focus_suggests_the_closest_id() {
+        let out = whyline(
+            &repo_root(),
+            &["graph", "--catalog", "examples/shop", "--focus", "revenu"],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            stderr(&out).trim(),
+            "error: no metric `revenu` in the catalog: did you mean `revenue`?"
+        );
+    }
+}
