@@ -80,8 +80,11 @@ pub fn parse(files: Vec<SourceFile>) -> Checked {
     }
 }
 
+/// What one file yields: its metrics and connections, and its problems.
+type FileResult = (schema::FilePart, Vec<Diagnostic>);
+
 /// Parses every file, on all cores; results come back in file order.
-fn parse_files(files: &[SourceFile]) -> Vec<(schema::FilePart, Vec<Diagnostic>)> {
+fn parse_files(files: &[SourceFile]) -> Vec<FileResult> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
@@ -93,9 +96,9 @@ fn parse_files(files: &[SourceFile]) -> Vec<(schema::FilePart, Vec<Diagnostic>)>
             .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<(schema::FilePart, Vec<Diagnostic>)>> =
+    let mut results: Vec<Option<FileResult>> =
         (0..files.len()).map(|_| None).collect();
-    let chunks: Vec<Vec<(usize, (schema::FilePart, Vec<Diagnostic>))>> =
+    let chunks: Vec<Vec<(usize, FileResult)>> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
@@ -124,7 +127,7 @@ fn parse_files(files: &[SourceFile]) -> Vec<(schema::FilePart, Vec<Diagnostic>)>
     results.into_iter().flatten().collect()
 }
 
-fn parse_file(id: FileId, file: &SourceFile) -> (schema::FilePart, Vec<Diagnostic>) {
+fn parse_file(id: FileId, file: &SourceFile) -> FileResult {
     let mut problems = Vec::new();
     let dir = file.path.parent().unwrap_or(Path::new("."));
     let part = match yaml::parse(id, &file.text) {
