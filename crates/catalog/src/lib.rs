@@ -96,31 +96,29 @@ fn parse_files(files: &[SourceFile]) -> Vec<FileResult> {
             .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<FileResult>> =
-        (0..files.len()).map(|_| None).collect();
-    let chunks: Vec<Vec<(usize, FileResult)>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(file) = files.get(i) else { break };
-                            done.push((i, parse_file(i, file)));
-                        }
-                        done
-                    })
+    let mut results: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
+    let chunks: Vec<Vec<(usize, FileResult)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        done.push((i, parse_file(i, file)));
+                    }
+                    done
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     for (i, result) in chunks.into_iter().flatten() {
         results[i] = Some(result);
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use whyline_catalog::{parse, SourceFile};
+use whyline_catalog::{SourceFile, parse};
 
 const VALID: &str = include_str!("../../../examples/shop/metrics/checkout.yaml");
 
@@ -18,11 +18,18 @@ fn check(text: String) -> whyline_catalog::Checked {
 /// Every diagnostic must point inside its file, on a char boundary, so renderers never panic.
 fn locations_are_sane(checked: &whyline_catalog::Checked) -> Result<(), TestCaseError> {
     for d in &checked.diagnostics {
-        for location in d.location.iter().chain(d.related.iter().map(|r| &r.location)) {
+        for location in d
+            .location
+            .iter()
+            .chain(d.related.iter().map(|r| &r.location))
+        {
             let text = &checked.catalog.files[location.file].text;
             prop_assert!(location.offset + location.len <= text.len(), "{d:?}");
             prop_assert!(text.is_char_boundary(location.offset), "{d:?}");
-            prop_assert!(text.is_char_boundary(location.offset + location.len), "{d:?}");
+            prop_assert!(
+                text.is_char_boundary(location.offset + location.len),
+                "{d:?}"
+            );
             prop_assert!(location.line >= 1 && location.column >= 1, "{d:?}");
         }
     }
@@ -41,19 +48,22 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), 1usize..40).prop_map(|(at, len)| Mutation::Delete(at, len)),
         (any::<usize>(), 1usize..80).prop_map(|(at, len)| Mutation::Duplicate(at, len)),
-        (any::<usize>(), prop_oneof![
-            Just(": ".to_string()),
-            Just("\n  - ".to_string()),
-            Just("&a ".to_string()),
-            Just("*a".to_string()),
-            Just("[".to_string()),
-            Just("{".to_string()),
-            Just("\t".to_string()),
-            Just("é".to_string()),
-            Just("---\n".to_string()),
-            Just("lag: 0".to_string()),
-            "[a-z:#\\-\\[\\]{}\"' \n]{1,12}",
-        ])
+        (
+            any::<usize>(),
+            prop_oneof![
+                Just(": ".to_string()),
+                Just("\n  - ".to_string()),
+                Just("&a ".to_string()),
+                Just("*a".to_string()),
+                Just("[".to_string()),
+                Just("{".to_string()),
+                Just("\t".to_string()),
+                Just("é".to_string()),
+                Just("---\n".to_string()),
+                Just("lag: 0".to_string()),
+                "[a-z:#\\-\\[\\]{}\"' \n]{1,12}",
+            ]
+        )
             .prop_map(|(at, s)| Mutation::Insert(at, s)),
     ]
 }
@@ -109,17 +119,37 @@ proptest! {
 fn the_unmutated_catalog_is_valid() {
     // The driver names point into other files, so only those errors may appear.
     let checked = check(VALID.to_string());
-    assert!(checked.diagnostics.iter().all(|d| d.code == whyline_catalog::Code::UnknownDriver), "{:#?}", checked.diagnostics);
+    assert!(
+        checked
+            .diagnostics
+            .iter()
+            .all(|d| d.code == whyline_catalog::Code::UnknownDriver),
+        "{:#?}",
+        checked.diagnostics
+    );
     assert_eq!(checked.catalog.metrics.len(), 7);
 }
 
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
-    let text = format!("version: 1\nmetrics: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let text = format!(
+        "version: 1\nmetrics: {}{}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let checked = check(text);
     let code = checked.diagnostics[0].code;
     // saphyr-parser has its own depth limit (a syntax error); ours is the backstop.
-    assert!(matches!(code, whyline_catalog::Code::UnsupportedYaml | whyline_catalog::Code::Syntax), "{code:?}");
+    assert!(
+        matches!(
+            code,
+            whyline_catalog::Code::UnsupportedYaml | whyline_catalog::Code::Syntax
+        ),
+        "{code:?}"
+    );
     let shallow = format!("version: 1\nmetrics: {}{}", "[".repeat(70), "]".repeat(70));
-    assert_eq!(check(shallow).diagnostics[0].code, whyline_catalog::Code::UnsupportedYaml);
+    assert_eq!(
+        check(shallow).diagnostics[0].code,
+        whyline_catalog::Code::UnsupportedYaml
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use whyline_catalog::{parse, Code, Duration, Effect, Layer, SourceFile, SourceSpec};
+use whyline_catalog::{Code, Duration, Effect, Layer, SourceFile, SourceSpec, parse};
 
 fn files(texts: &[(&str, &str)]) -> whyline_catalog::Checked {
     parse(
@@ -79,7 +79,10 @@ fn cycles_are_legal_only_with_a_lag() {
 #[test]
 fn two_separate_cycles_are_both_reported() {
     let text = "version: 1\nmetrics:\n  - { id: a, layer: service, drivers: [{ metric: b, effect: increases }] }\n  - { id: b, layer: service, drivers: [{ metric: a, effect: increases }] }\n  - { id: c, layer: service, drivers: [{ metric: d, effect: increases }] }\n  - { id: d, layer: service, drivers: [{ metric: c, effect: increases }] }\n";
-    assert_eq!(codes(&files(&[("x.yaml", text)])), [Code::Cycle, Code::Cycle]);
+    assert_eq!(
+        codes(&files(&[("x.yaml", text)])),
+        [Code::Cycle, Code::Cycle]
+    );
 }
 
 #[test]
@@ -98,7 +101,15 @@ fn drivers_may_cross_files_and_duplicates_across_files_are_found() {
 fn all_errors_of_a_file_are_reported_not_only_the_first() {
     let text = "version: 1\nmetrics:\n  - id: a\n    layer: sistem\n    ownr: x\n  - id: B\n    layer: system\n    drivers: [{ metric: nowhere, effect: increases }]\n";
     let found = codes(&files(&[("x.yaml", text)]));
-    assert_eq!(found, [Code::BadValue, Code::UnknownField, Code::BadId, Code::UnknownDriver]);
+    assert_eq!(
+        found,
+        [
+            Code::BadValue,
+            Code::UnknownField,
+            Code::BadId,
+            Code::UnknownDriver
+        ]
+    );
 }
 
 #[test]
@@ -117,20 +128,41 @@ fn sources_need_exactly_one_kind_and_a_known_connection() {
     let two = "version: 1\nmetrics:\n  - id: a\n    layer: system\n    source: { csv: { path: a.csv }, parquet: { path: a.parquet } }\n";
     assert_eq!(codes(&files(&[("x.yaml", two)])), [Code::BadSource]);
     let cross_file = [
-        ("a.yaml", "version: 1\nconnections:\n  main: { kind: prometheus, url: 'http://127.0.0.1:9090' }\nmetrics: []\n"),
-        ("b.yaml", "version: 1\nmetrics:\n  - { id: a, layer: system, source: { prometheus: { connection: main, query: up } } }\n"),
+        (
+            "a.yaml",
+            "version: 1\nconnections:\n  main: { kind: prometheus, url: 'http://127.0.0.1:9090' }\nmetrics: []\n",
+        ),
+        (
+            "b.yaml",
+            "version: 1\nmetrics:\n  - { id: a, layer: system, source: { prometheus: { connection: main, query: up } } }\n",
+        ),
     ];
     assert!(files(&cross_file).is_valid());
     let not_http = "version: 1\nconnections:\n  main: { kind: prometheus, url: '127.0.0.1:9090' }\nmetrics: []\n";
-    assert_eq!(codes(&files(&[("x.yaml", not_http)])), [Code::BadConnection]);
+    assert_eq!(
+        codes(&files(&[("x.yaml", not_http)])),
+        [Code::BadConnection]
+    );
     let twice = [cross_file[0], ("c.yaml", cross_file[0].1)];
     assert_eq!(codes(&files(&twice)), [Code::DuplicateConnection]);
 }
 
 #[test]
 fn the_top_level_needs_version_and_metrics() {
-    assert_eq!(codes(&files(&[("x.yaml", "metrics: []\n")])), [Code::MissingField]);
-    assert_eq!(codes(&files(&[("x.yaml", "version: 1\n")])), [Code::MissingField]);
-    assert_eq!(codes(&files(&[("x.yaml", "- a\n- b\n")])), [Code::WrongType]);
-    assert_eq!(codes(&files(&[("x.yaml", "version: 1\nmetrics: {}\n")])), [Code::WrongType]);
+    assert_eq!(
+        codes(&files(&[("x.yaml", "metrics: []\n")])),
+        [Code::MissingField]
+    );
+    assert_eq!(
+        codes(&files(&[("x.yaml", "version: 1\n")])),
+        [Code::MissingField]
+    );
+    assert_eq!(
+        codes(&files(&[("x.yaml", "- a\n- b\n")])),
+        [Code::WrongType]
+    );
+    assert_eq!(
+        codes(&files(&[("x.yaml", "version: 1\nmetrics: {}\n")])),
+        [Code::WrongType]
+    );
 }

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use whyline_catalog::{parse, Catalog, SourceFile};
-use whyline_map::{assess, Assessed, BreakKind, MetricGraph, ProblemKind, Verdict};
+use whyline_catalog::{Catalog, SourceFile, parse};
+use whyline_map::{Assessed, BreakKind, MetricGraph, ProblemKind, Verdict, assess};
 
 fn catalog(text: &str) -> Catalog {
     let checked = parse(vec![SourceFile {
@@ -39,9 +39,18 @@ const CHAIN: &str = "  - { id: revenue, layer: business, owner: g, decision: inv
 #[test]
 fn a_full_chain_keeps_every_metric() {
     let v = verdicts(&catalog(CHAIN));
-    assert_eq!(v[0], ("revenue".into(), Verdict::Business, true, true, vec![]));
-    assert_eq!(v[1], ("latency".into(), Verdict::Operational, true, true, vec![]));
-    assert_eq!(v[2], ("cpu".into(), Verdict::Operational, true, true, vec![]));
+    assert_eq!(
+        v[0],
+        ("revenue".into(), Verdict::Business, true, true, vec![])
+    );
+    assert_eq!(
+        v[1],
+        ("latency".into(), Verdict::Operational, true, true, vec![])
+    );
+    assert_eq!(
+        v[2],
+        ("cpu".into(), Verdict::Operational, true, true, vec![])
+    );
 }
 
 #[test]
@@ -63,7 +72,11 @@ fn a_decision_needs_an_audience() {
     let graph = MetricGraph::new(&c);
     let a = &assess(&c, &graph)[0];
     assert_eq!(a.verdict, Verdict::Discard);
-    assert!(a.problems[0].message.contains("no `audience`"), "{}", a.problems[0].message);
+    assert!(
+        a.problems[0].message.contains("no `audience`"),
+        "{}",
+        a.problems[0].message
+    );
 }
 
 #[test]
@@ -77,7 +90,11 @@ fn a_chain_that_stops_above_the_system_layer_is_unexplained() {
     let a = assess(&c, &graph);
     assert_eq!(a[0].verdict, Verdict::Unexplained);
     assert_eq!(a[0].problems[0].kind, ProblemKind::ChainStops);
-    assert!(a[0].problems[0].message.contains("`marketing_spend`"), "names where mapping stopped: {}", a[0].problems[0].message);
+    assert!(
+        a[0].problems[0].message.contains("`marketing_spend`"),
+        "names where mapping stopped: {}",
+        a[0].problems[0].message
+    );
     assert_eq!(a[2].problems[0].kind, ProblemKind::NoDrivers);
 }
 
@@ -85,7 +102,16 @@ fn a_chain_that_stops_above_the_system_layer_is_unexplained() {
 fn a_kept_metric_without_owner_fails_the_explain_test() {
     let text = CHAIN.replace("owner: c, ", "");
     let v = verdicts(&catalog(&text));
-    assert_eq!(v[1], ("latency".into(), Verdict::Unexplained, true, false, vec![ProblemKind::NoOwner]));
+    assert_eq!(
+        v[1],
+        (
+            "latency".into(),
+            Verdict::Unexplained,
+            true,
+            false,
+            vec![ProblemKind::NoOwner]
+        )
+    );
     // Its dependants are still explained: their chain reaches the system layer.
     assert_eq!(v[0].1, Verdict::Business);
 }
@@ -99,18 +125,33 @@ fn a_lagged_feedback_loop_without_system_signal_is_unexplained() {
     let graph = MetricGraph::new(&c);
     let a = assess(&c, &graph);
     assert_eq!(a[0].verdict, Verdict::Unexplained);
-    assert!(a[0].problems[0].message.contains("`latency`"), "{}", a[0].problems[0].message);
+    assert!(
+        a[0].problems[0].message.contains("`latency`"),
+        "{}",
+        a[0].problems[0].message
+    );
 }
 
 #[test]
 fn diff_reports_new_failures_and_cut_chains_only() {
     let base = catalog(CHAIN);
-    let cut = catalog(&CHAIN.replace(", drivers: [{ metric: cpu, effect: increases }]", "").replace("owner: p }", "owner: p }\n  - { id: orphan, layer: service, owner: x }"));
+    let cut = catalog(
+        &CHAIN
+            .replace(", drivers: [{ metric: cpu, effect: increases }]", "")
+            .replace(
+                "owner: p }",
+                "owner: p }\n  - { id: orphan, layer: service, owner: x }",
+            ),
+    );
     let (b, c) = (Assessed::new(&base), Assessed::new(&cut));
     let change = whyline_map::diff(&b, &c);
     assert_eq!(change.added, ["orphan"]);
     assert_eq!(change.edges_removed.len(), 1);
-    let kinds: Vec<(&str, BreakKind)> = change.breaks.iter().map(|x| (x.metric.as_str(), x.kind)).collect();
+    let kinds: Vec<(&str, BreakKind)> = change
+        .breaks
+        .iter()
+        .map(|x| (x.metric.as_str(), x.kind))
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -120,15 +161,25 @@ fn diff_reports_new_failures_and_cut_chains_only() {
             ("orphan", BreakKind::NewMetricFails),
         ]
     );
-    assert!(change.breaks[0].message.contains("removed: cpu -> latency"), "{}", change.breaks[0].message);
+    assert!(
+        change.breaks[0].message.contains("removed: cpu -> latency"),
+        "{}",
+        change.breaks[0].message
+    );
     // Comparing a catalog with itself finds nothing.
-    assert_eq!(whyline_map::diff(&b, &Assessed::new(&base)), Default::default());
+    assert_eq!(
+        whyline_map::diff(&b, &Assessed::new(&base)),
+        Default::default()
+    );
 }
 
 #[test]
 fn flipped_edges_are_reported() {
     let base = catalog(CHAIN);
-    let flipped = catalog(&CHAIN.replace("metric: latency, effect: decreases", "metric: latency, effect: increases"));
+    let flipped = catalog(&CHAIN.replace(
+        "metric: latency, effect: decreases",
+        "metric: latency, effect: increases",
+    ));
     let change = whyline_map::diff(&Assessed::new(&base), &Assessed::new(&flipped));
     assert_eq!(change.edges_flipped.len(), 1);
     assert!(change.breaks.is_empty());

@@ -31,7 +31,12 @@ fn generate(dir: &Path, metrics: usize) -> std::io::Result<u64> {
     let mut bytes = 0u64;
     for file in 0..FILES {
         let mut text = String::with_capacity(per_file * 400);
-        let _ = writeln!(text, "version: 1\ndefaults:\n  owner: team-{}\n  service: svc-{}\nmetrics:", file % 50, file);
+        let _ = writeln!(
+            text,
+            "version: 1\ndefaults:\n  owner: team-{}\n  service: svc-{}\nmetrics:",
+            file % 50,
+            file
+        );
         for k in file * per_file..((file + 1) * per_file).min(metrics) {
             let layer = if k < metrics / 10 {
                 "business"
@@ -40,16 +45,26 @@ fn generate(dir: &Path, metrics: usize) -> std::io::Result<u64> {
             } else {
                 "system"
             };
-            let _ = writeln!(text, "  - id: m{k}\n    name: Metric {k}\n    description: Generated metric number {k}\n    layer: {layer}\n    unit: ms\n    good: lower");
+            let _ = writeln!(
+                text,
+                "  - id: m{k}\n    name: Metric {k}\n    description: Generated metric number {k}\n    layer: {layer}\n    unit: ms\n    good: lower"
+            );
             if layer == "business" {
-                let _ = writeln!(text, "    decision: Whether to invest in area {k}\n    audience: [leadership]\n    thresholds:\n      red: {{ above: 900 }}\n      amber: {{ above: 800 }}");
+                let _ = writeln!(
+                    text,
+                    "    decision: Whether to invest in area {k}\n    audience: [leadership]\n    thresholds:\n      red: {{ above: 900 }}\n      amber: {{ above: 800 }}"
+                );
             }
             let _ = writeln!(text, "    drivers:");
             for d in 0..DRIVERS_PER_METRIC {
-                let step = 1 + (mix((k * DRIVERS_PER_METRIC + d) as u64) % 2_000) as usize + d * 2_000;
+                let step =
+                    1 + (mix((k * DRIVERS_PER_METRIC + d) as u64) % 2_000) as usize + d * 2_000;
                 let target = (k + step) % metrics;
                 let lag = if target < k { "\n        lag: 5m" } else { "" };
-                let _ = writeln!(text, "      - metric: m{target}\n        effect: increases{lag}");
+                let _ = writeln!(
+                    text,
+                    "      - metric: m{target}\n        effect: increases{lag}"
+                );
             }
         }
         bytes += text.len() as u64;
@@ -68,7 +83,10 @@ fn peak_rss_of_children_kib() -> i64 {
 }
 
 fn main() {
-    let metrics: usize = std::env::var("WHYLINE_BENCH_METRICS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let metrics: usize = std::env::var("WHYLINE_BENCH_METRICS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temporary folder");
     let started = Instant::now();
     let bytes = generate(dir.path(), metrics).expect("write catalog");
@@ -82,14 +100,29 @@ fn main() {
     let t = Instant::now();
     let checked = whyline_catalog::load(dir.path()).expect("load");
     let load_time = t.elapsed();
-    assert!(checked.is_valid(), "generated catalog must be valid: {:?}", checked.diagnostics.first());
-    let edges: usize = checked.catalog.metrics.iter().map(|m| m.drivers.len()).sum();
+    assert!(
+        checked.is_valid(),
+        "generated catalog must be valid: {:?}",
+        checked.diagnostics.first()
+    );
+    let edges: usize = checked
+        .catalog
+        .metrics
+        .iter()
+        .map(|m| m.drivers.len())
+        .sum();
     assert_eq!(edges, metrics * DRIVERS_PER_METRIC);
     let t = Instant::now();
     let assessed = whyline_map::Assessed::new(&checked.catalog);
     let assess_time = t.elapsed();
-    let kept = assessed.assessments.iter().filter(|a| a.verdict.is_keep()).count();
-    println!("  in-process: read+parse+validate {load_time:.2?}, two tests {assess_time:.2?} ({kept} kept)");
+    let kept = assessed
+        .assessments
+        .iter()
+        .filter(|a| a.verdict.is_keep())
+        .count();
+    println!(
+        "  in-process: read+parse+validate {load_time:.2?}, two tests {assess_time:.2?} ({kept} kept)"
+    );
     drop(assessed);
     drop(checked);
 
@@ -105,7 +138,10 @@ fn main() {
             .status()
             .expect("run whyline");
         times.push(t.elapsed());
-        assert!(matches!(status.code(), Some(0 | 1)), "check must succeed on a valid catalog: {status}");
+        assert!(
+            matches!(status.code(), Some(0 | 1)),
+            "check must succeed on a valid catalog: {status}"
+        );
     }
     times.sort();
     let median: Duration = times[runs / 2];
@@ -117,6 +153,10 @@ fn main() {
     );
     println!(
         "  targets: < 2 s and < 1024 MiB -> {}",
-        if median < Duration::from_secs(2) && rss_mib < 1024.0 { "met" } else { "MISSED" }
+        if median < Duration::from_secs(2) && rss_mib < 1024.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
 }
