@@ -1,0 +1,112 @@
+//! Times as users write them: RFC 3339 or Unix seconds; durations like `7d`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// A half-open span of time in Unix milliseconds: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub start: i64,
+    /// Exclusive end.
+    pub end: i64,
+}
+
+impl TimeRange {
+    /// Length in milliseconds.
+    pub fn len_ms(&self) -> i64 {
+        self.end - self.start
+    }
+
+    /// True when `t` is inside.
+    pub fn contains(&self, t: i64) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// Why a time or duration was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Neither RFC 3339 nor a Unix timestamp.
+    #[error("`{0}` is not a time: write RFC 3339 (2026-03-02T20:57:00Z) or Unix seconds (1772484000)")]
+    BadTime(String),
+    /// Not a duration.
+    #[error("`{0}` is not a duration: write e.g. 90d, 7d, 6h, 30m")]
+    BadDuration(String),
+}
+
+/// Parses RFC 3339 (`2026-03-02T20:57:00Z`, offsets allowed, a space instead of
+/// `T` accepted) or Unix seconds (integer or fractional) into Unix ms.
+pub fn parse_time(text: &str) -> Result<i64, TimeError> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return seconds.checked_mul(1000).ok_or_else(|| TimeError::BadTime(text.to_string()));
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_finite() && seconds.abs() < 1e15 {
+            return Ok((seconds * 1000.0).round() as i64);
+        }
+        return Err(TimeError::BadTime(text.to_string()));
+    }
+    let normalised;
+    let candidate = if text.len() > 10 && text.as_bytes()[10] == b' ' {
+        normalised = format!("{}T{}", &text[..10], &text[11..]);
+        normalised.as_str()
+    } else {
+        text
+    };
+    DateTime::parse_from_rfc3339(candidate)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| TimeError::BadTime(text.to_string()))
+}
+
+/// Formats Unix ms as RFC 3339 in UTC, with milliseconds only when needed.
+pub fn format_time(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) if ms % 1000 == 0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        None => ms.to_string(),
+    }
+}
+
+/// Parses `90d`, `7d`, `6h`, `30m`, `45s`, `500ms`, `2w` (one number, one unit) into ms.
+pub fn parse_duration_ms(text: &str) -> Result<i64, TimeError> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| TimeError::BadDuration(text.to_string()))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => return Err(TimeError::BadDuration(text.to_string())),
+    };
+    n.checked_mul(unit_ms).filter(|&ms| ms > 0).ok_or_else(|| TimeError::BadDuration(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rfc3339_and_unix_seconds() {
+        assert_eq!(parse_time("2026-03-02T20:57:00Z"), Ok(1_772_485_020_000));
+        assert_eq!(parse_time("2026-03-02 21:57:00+01:00"), Ok(1_772_485_020_000));
+        assert_eq!(parse_time("1772485020"), Ok(1_772_485_020_000));
+        assert_eq!(parse_time("1772485020.5"), Ok(1_772_485_020_500));
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("NaN").is_err());
+        assert_eq!(format_time(1_772_485_020_000), "2026-03-02T20:57:00Z");
+    }
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration_ms("7d"), Ok(604_800_000));
+        assert_eq!(parse_duration_ms("30m"), Ok(1_800_000));
+        assert!(parse_duration_ms("7").is_err());
+        assert!(parse_duration_ms("0d").is_err());
+        assert!(parse_duration_ms("1y").is_err());
+    }
+}
