@@ -21,8 +21,8 @@ pub use diagnostic::{Code, Diagnostic, FileId, Location, Related, SourceFile};
 pub use duration::Duration;
 pub use load::LoadError;
 pub use model::{
-    Bound, Catalog, Connection, ConnectionKind, Driver, Effect, Good, Layer, Metric, SourceSpec,
-    Thresholds,
+    Aggregate, Bound, Catalog, Connection, ConnectionKind, Driver, Effect, Good, Layer, Metric,
+    SourceSpec, Thresholds,
 };
 
 /// A catalog plus every problem that makes it invalid (empty when valid).

@@ -89,6 +89,36 @@ impl Good {
     }
 }
 
+/// How points inside one time bucket combine when series are aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Aggregate {
+    /// Mean: gauges, ratios, latencies (the default).
+    #[default]
+    Mean,
+    /// Last point: cumulative counters, states.
+    Last,
+    /// Sum: counts per interval (deploys, errors).
+    Sum,
+    /// Maximum: peaks a mean would hide.
+    Max,
+}
+
+impl Aggregate {
+    /// Every spelling, for help texts.
+    pub const NAMES: [&'static str; 4] = ["mean", "last", "sum", "max"];
+
+    /// Parses the YAML spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "mean" => Some(Aggregate::Mean),
+            "last" => Some(Aggregate::Last),
+            "sum" => Some(Aggregate::Sum),
+            "max" => Some(Aggregate::Max),
+            _ => None,
+        }
+    }
+}
+
 /// One threshold: the metric is in this state when below or above `value`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Bound {
@@ -234,6 +264,8 @@ pub struct Metric {
     pub unit: Option<String>,
     /// Which direction is good; `None` = both directions matter.
     pub good: Option<Good>,
+    /// How to combine points per time bucket.
+    pub aggregate: Aggregate,
     /// Who must explain it when it turns red (after file defaults).
     pub owner: Option<String>,
     /// Service it belongs to (after file defaults).

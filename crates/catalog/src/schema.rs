@@ -5,6 +5,7 @@
 //! when its id is known, so that cross-file checks (unknown drivers) do not
 //! cascade into noise about a metric that merely had a typo elsewhere.
 
+use crate::model::Aggregate;
 use std::path::Path;
 
 use crate::diagnostic::{Code, Diagnostic, Location, did_you_mean};
@@ -26,6 +27,7 @@ const METRIC_FIELDS: &[&str] = &[
     "layer",
     "unit",
     "good",
+    "aggregate",
     "owner",
     "service",
     "decision",
@@ -575,6 +577,11 @@ impl Walker<'_> {
                     Good::Lower
                 }
             });
+        let aggregate = fields
+            .get("aggregate")
+            .and_then(|n| self.choice(n, "aggregate", &Aggregate::NAMES))
+            .and_then(Aggregate::parse)
+            .unwrap_or_default();
         let audience = match fields.get("audience") {
             None => Vec::new(),
             Some(n) => match &n.value {
@@ -650,6 +657,7 @@ impl Walker<'_> {
             layer: layer.unwrap_or(Layer::Service),
             unit: self.optional_text(&fields, "unit", &what("unit")),
             good,
+            aggregate,
             owner: self.optional_text(&fields, "owner", &what("owner")),
             service: self.optional_text(&fields, "service", &what("service")),
             decision: self.optional_text(&fields, "decision", &what("decision")),

@@ -11,7 +11,7 @@ pub mod time;
 
 use std::ops::Range;
 
-pub use time::{format_time, parse_duration_ms, parse_time, TimeError, TimeRange};
+pub use time::{TimeError, TimeRange, format_time, parse_duration_ms, parse_time};
 
 /// What had to be repaired in a raw series, so callers can report it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -203,8 +203,16 @@ impl Grid {
 
     /// The buckets whose start lies in `range`.
     pub fn indices(&self, range: TimeRange) -> Range<usize> {
-        let first = if range.start <= self.start { 0 } else { ((range.start - self.start + self.step - 1) / self.step) as usize };
-        let last = if range.end <= self.start { 0 } else { ((range.end - self.start + self.step - 1) / self.step) as usize };
+        let first = if range.start <= self.start {
+            0
+        } else {
+            ((range.start - self.start + self.step - 1) / self.step) as usize
+        };
+        let last = if range.end <= self.start {
+            0
+        } else {
+            ((range.end - self.start + self.step - 1) / self.step) as usize
+        };
         first.min(self.len)..last.min(self.len)
     }
 }
@@ -272,15 +280,23 @@ pub fn align(series: &Series, grid: &Grid, aggregation: Aggregation) -> Aligned 
             }
         }
     }
-    Aligned { grid: *grid, values }
+    Aligned {
+        grid: *grid,
+        values,
+    }
 }
 
 /// A step that gives about `target_points` buckets over `range`, rounded up to
 /// a value people use (1s, 5s, 15s, 30s, 1m, 5m, 15m, 30m, 1h, 6h, 1d).
 pub fn step_for(range: TimeRange, target_points: i64) -> i64 {
-    const NICE: [i64; 11] = [1_000, 5_000, 15_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000];
+    const NICE: [i64; 11] = [
+        1_000, 5_000, 15_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 21_600_000,
+        86_400_000,
+    ];
     let raw = (range.end - range.start).max(1) / target_points.max(1);
-    NICE.into_iter().find(|&s| s >= raw).unwrap_or_else(|| ((raw + 86_399_999) / 86_400_000) * 86_400_000)
+    NICE.into_iter()
+        .find(|&s| s >= raw)
+        .unwrap_or_else(|| ((raw + 86_399_999) / 86_400_000) * 86_400_000)
 }
 
 #[cfg(test)]
@@ -290,16 +306,40 @@ mod tests {
 
     #[test]
     fn repairs_are_counted_and_applied() {
-        let (s, r) = Series::from_points(vec![(3, 3.0), (1, 1.0), (2, f64::NAN), (3, 4.0), (2, 2.0), (5, f64::INFINITY)]);
+        let (s, r) = Series::from_points(vec![
+            (3, 3.0),
+            (1, 1.0),
+            (2, f64::NAN),
+            (3, 4.0),
+            (2, 2.0),
+            (5, f64::INFINITY),
+        ]);
         assert_eq!(s.timestamps(), [1, 2, 3]);
-        assert_eq!(s.values(), [1.0, 2.0, 4.0], "the last value read for t=3 wins");
-        assert_eq!(r, Repairs { out_of_order: 2, duplicates: 1, non_finite: 2 });
+        assert_eq!(
+            s.values(),
+            [1.0, 2.0, 4.0],
+            "the last value read for t=3 wins"
+        );
+        assert_eq!(
+            r,
+            Repairs {
+                out_of_order: 2,
+                duplicates: 1,
+                non_finite: 2
+            }
+        );
     }
 
     #[test]
     fn alignment_aggregates_per_bucket_and_marks_gaps() {
         let (s, _) = Series::from_points(vec![(0, 1.0), (500, 3.0), (1000, 5.0), (3000, 7.0)]);
-        let grid = Grid::covering(TimeRange { start: 0, end: 4000 }, 1000);
+        let grid = Grid::covering(
+            TimeRange {
+                start: 0,
+                end: 4000,
+            },
+            1000,
+        );
         assert_eq!(grid.len, 4);
         let mean = align(&s, &grid, Aggregation::Mean);
         assert_eq!(&mean.values[..2], [2.0, 5.0]);
@@ -308,24 +348,54 @@ mod tests {
         assert_eq!(align(&s, &grid, Aggregation::Sum).values[0], 4.0);
         assert_eq!(align(&s, &grid, Aggregation::Last).values[0], 3.0);
         assert_eq!(align(&s, &grid, Aggregation::Max).values[0], 3.0);
-        assert_eq!(mean.window(TimeRange { start: 1000, end: 2000 }), [5.0]);
+        assert_eq!(
+            mean.window(TimeRange {
+                start: 1000,
+                end: 2000
+            }),
+            [5.0]
+        );
     }
 
     #[test]
     fn grids_line_up_on_step_multiples() {
-        let g = Grid::covering(TimeRange { start: 61_500, end: 180_000 }, 60_000);
+        let g = Grid::covering(
+            TimeRange {
+                start: 61_500,
+                end: 180_000,
+            },
+            60_000,
+        );
         assert_eq!((g.start, g.len), (60_000, 2));
         assert_eq!(g.index(179_999), Some(1));
         assert_eq!(g.index(180_000), None);
-        assert_eq!(g.indices(TimeRange { start: 60_001, end: 120_001 }), 1..2);
+        assert_eq!(
+            g.indices(TimeRange {
+                start: 60_001,
+                end: 120_001
+            }),
+            1..2
+        );
     }
 
     #[test]
     fn steps_are_rounded_to_nice_values() {
-        let day = TimeRange { start: 0, end: 86_400_000 };
+        let day = TimeRange {
+            start: 0,
+            end: 86_400_000,
+        };
         assert_eq!(step_for(day, 1_440), 60_000);
         assert_eq!(step_for(day, 1_000), 300_000);
-        assert_eq!(step_for(TimeRange { start: 0, end: 3_600_000 }, 1_000), 5_000);
+        assert_eq!(
+            step_for(
+                TimeRange {
+                    start: 0,
+                    end: 3_600_000
+                },
+                1_000
+            ),
+            5_000
+        );
     }
 
     proptest! {

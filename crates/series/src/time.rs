@@ -27,7 +27,9 @@ impl TimeRange {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimeError {
     /// Neither RFC 3339 nor a Unix timestamp.
-    #[error("`{0}` is not a time: write RFC 3339 (2026-03-02T20:57:00Z) or Unix seconds (1772484000)")]
+    #[error(
+        "`{0}` is not a time: write RFC 3339 (2026-03-02T20:57:00Z) or Unix seconds (1772484000)"
+    )]
     BadTime(String),
     /// Not a duration.
     #[error("`{0}` is not a duration: write e.g. 90d, 7d, 6h, 30m")]
@@ -39,7 +41,9 @@ pub enum TimeError {
 pub fn parse_time(text: &str) -> Result<i64, TimeError> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<i64>() {
-        return seconds.checked_mul(1000).ok_or_else(|| TimeError::BadTime(text.to_string()));
+        return seconds
+            .checked_mul(1000)
+            .ok_or_else(|| TimeError::BadTime(text.to_string()));
     }
     if let Ok(seconds) = text.parse::<f64>() {
         if seconds.is_finite() && seconds.abs() < 1e15 {
@@ -71,9 +75,13 @@ pub fn format_time(ms: i64) -> String {
 /// Parses `90d`, `7d`, `6h`, `30m`, `45s`, `500ms`, `2w` (one number, one unit) into ms.
 pub fn parse_duration_ms(text: &str) -> Result<i64, TimeError> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: i64 = number.parse().map_err(|_| TimeError::BadDuration(text.to_string()))?;
+    let n: i64 = number
+        .parse()
+        .map_err(|_| TimeError::BadDuration(text.to_string()))?;
     let unit_ms = match unit {
         "ms" => 1,
         "s" => 1_000,
@@ -83,7 +91,9 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, TimeError> {
         "w" => 604_800_000,
         _ => return Err(TimeError::BadDuration(text.to_string())),
     };
-    n.checked_mul(unit_ms).filter(|&ms| ms > 0).ok_or_else(|| TimeError::BadDuration(text.to_string()))
+    n.checked_mul(unit_ms)
+        .filter(|&ms| ms > 0)
+        .ok_or_else(|| TimeError::BadDuration(text.to_string()))
 }
 
 #[cfg(test)]
@@ -93,7 +103,10 @@ mod tests {
     #[test]
     fn parses_rfc3339_and_unix_seconds() {
         assert_eq!(parse_time("2026-03-02T20:57:00Z"), Ok(1_772_485_020_000));
-        assert_eq!(parse_time("2026-03-02 21:57:00+01:00"), Ok(1_772_485_020_000));
+        assert_eq!(
+            parse_time("2026-03-02 21:57:00+01:00"),
+            Ok(1_772_485_020_000)
+        );
         assert_eq!(parse_time("1772485020"), Ok(1_772_485_020_000));
         assert_eq!(parse_time("1772485020.5"), Ok(1_772_485_020_500));
         assert!(parse_time("yesterday").is_err());

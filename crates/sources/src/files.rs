@@ -1,0 +1,674 @@
+//! CSV and Parquet files, wide (`timestamp` + one column per metric) or long
+//! (`timestamp, metric, value`). One pass reads every metric wanted from a file.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::SourceError;
+
+/// Points of one metric as read from a file: `NaN` marks an empty cell.
+#[derive(Debug, Clone)]
+pub(crate) struct Raw {
+    /// Unix ms; shared by every metric of a wide file.
+    pub(crate) timestamps: Arc<Vec<i64>>,
+    /// One value per timestamp.
+    pub(crate) values: Vec<f64>,
+    /// Cells that held NaN or ±Inf (dropped as missing, and reported).
+    pub(crate) non_finite: usize,
+}
+
+/// What a file gives for each wanted metric.
+pub(crate) type FileResult = HashMap<String, Result<Raw, SourceError>>;
+
+/// Reads `wanted` metrics from a CSV or Parquet file, by extension.
+pub(crate) fn read(path: &Path, wanted: &[String]) -> FileResult {
+    let is_parquet = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("parquet" | "pq")
+    );
+    let result = if is_parquet {
+        read_parquet(path, wanted)
+    } else {
+        read_csv(path, wanted)
+    };
+    match result {
+        Ok(map) => map,
+        // A problem with the whole file makes every metric in it missing, for the same reason.
+        Err(e) => wanted.iter().map(|w| (w.clone(), Err(e.clone()))).collect(),
+    }
+}
+
+fn io_error(path: &Path, e: impl std::fmt::Display) -> SourceError {
+    SourceError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Parses a timestamp cell: integer Unix seconds (fast path) or RFC 3339.
+fn parse_timestamp(bytes: &[u8]) -> Option<i64> {
+    if !bytes.is_empty() && bytes.len() <= 12 && bytes.iter().all(u8::is_ascii_digit) {
+        let mut seconds: i64 = 0;
+        for b in bytes {
+            seconds = seconds * 10 + i64::from(b - b'0');
+        }
+        return Some(seconds * 1000);
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    whyline_series::parse_time(text).ok()
+}
+
+/// Result of parsing one value cell.
+enum Cell {
+    Value(f64),
+    Empty,
+    NonFinite,
+    Bad(String),
+}
+
+fn parse_value(bytes: &[u8]) -> Cell {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Cell::Bad("the cell is not UTF-8 text".to_string());
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Cell::Empty;
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Cell::Value(v),
+        Ok(_) => Cell::NonFinite,
+        Err(_) => Cell::Bad(format!(
+            "`{}` is not a number",
+            text.chars().take(40).collect::<String>()
+        )),
+    }
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> SourceError {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: pos.as_ref().map_or(0, csv::Position::line),
+            column: None,
+            message: format!("the row has {len} fields but the header has {expected_len}"),
+        },
+        csv::ErrorKind::Io(io) => io_error(path, io),
+        _ => SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: e.position().map_or(0, csv::Position::line),
+            column: None,
+            message: e.to_string(),
+        },
+    }
+}
+
+/// One metric being filled while a CSV streams by.
+struct Filling {
+    values: Vec<f64>,
+    non_finite: usize,
+    error: Option<SourceError>,
+}
+
+impl Filling {
+    fn new() -> Self {
+        Filling {
+            values: Vec::new(),
+            non_finite: 0,
+            error: None,
+        }
+    }
+
+    fn push(&mut self, cell: &[u8], path: &Path, line: u64, column: usize) {
+        if self.error.is_some() {
+            return;
+        }
+        match parse_value(cell) {
+            Cell::Value(v) => self.values.push(v),
+            Cell::Empty => self.values.push(f64::NAN),
+            Cell::NonFinite => {
+                self.non_finite += 1;
+                self.values.push(f64::NAN);
+            }
+            Cell::Bad(message) => {
+                self.error = Some(SourceError::Malformed {
+                    path: path.to_path_buf(),
+                    line,
+                    column: Some(column),
+                    message,
+                });
+            }
+        }
+    }
+}
+
+fn read_csv(path: &Path, wanted: &[String]) -> Result<FileResult, SourceError> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .buffer_capacity(1 << 20)
+        .from_reader(file);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, &e))?
+        .clone();
+    let mut names = Vec::with_capacity(header.len());
+    for (i, field) in header.iter().enumerate() {
+        let name = std::str::from_utf8(field).map_err(|_| SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: 1,
+            column: Some(i + 1),
+            message: "the header is not UTF-8 text".to_string(),
+        })?;
+        names.push(name.trim().to_string());
+    }
+    if names.is_empty() {
+        return Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: 1,
+            column: None,
+            message: "the file is empty: it needs a header row starting with `timestamp`"
+                .to_string(),
+        });
+    }
+    if !names[0].eq_ignore_ascii_case("timestamp") {
+        return Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: 1,
+            column: Some(1),
+            message: format!(
+                "the first column is `{}`; write `timestamp` (RFC 3339 or Unix seconds) there",
+                names[0]
+            ),
+        });
+    }
+    let long = names.len() == 3
+        && names[1].eq_ignore_ascii_case("metric")
+        && names[2].eq_ignore_ascii_case("value");
+    if long {
+        read_csv_long(path, reader, wanted)
+    } else {
+        read_csv_wide(path, reader, wanted, &names)
+    }
+}
+
+fn bad_timestamp(path: &Path, line: u64, cell: &[u8]) -> SourceError {
+    SourceError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        column: Some(1),
+        message: format!(
+            "`{}` is not a timestamp: write RFC 3339 (2026-03-02T20:57:00Z) or Unix seconds",
+            String::from_utf8_lossy(cell)
+                .chars()
+                .take(40)
+                .collect::<String>()
+        ),
+    }
+}
+
+fn read_csv_wide(
+    path: &Path,
+    mut reader: csv::Reader<std::fs::File>,
+    wanted: &[String],
+    names: &[String],
+) -> Result<FileResult, SourceError> {
+    let mut out: FileResult = HashMap::new();
+    // (column index, metric) for each wanted metric that exists.
+    let mut columns: Vec<(usize, &String)> = Vec::new();
+    for metric in wanted {
+        match names.iter().skip(1).position(|n| n == metric) {
+            Some(i) => columns.push((i + 1, metric)),
+            None => {
+                out.insert(
+                    metric.clone(),
+                    Err(SourceError::NoColumn {
+                        path: path.to_path_buf(),
+                        column: metric.clone(),
+                        available: names[1..].to_vec(),
+                    }),
+                );
+            }
+        }
+    }
+    let mut timestamps: Vec<i64> = Vec::new();
+    let mut filling: Vec<Filling> = columns.iter().map(|_| Filling::new()).collect();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, &e)),
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let stamp = &record[0];
+        timestamps.push(parse_timestamp(stamp).ok_or_else(|| bad_timestamp(path, line, stamp))?);
+        for ((index, _), fill) in columns.iter().zip(filling.iter_mut()) {
+            fill.push(&record[*index], path, line, index + 1);
+        }
+    }
+    let timestamps = Arc::new(timestamps);
+    for ((_, metric), fill) in columns.into_iter().zip(filling) {
+        let result = match fill.error {
+            Some(e) => Err(e),
+            None => Ok(Raw {
+                timestamps: Arc::clone(&timestamps),
+                values: fill.values,
+                non_finite: fill.non_finite,
+            }),
+        };
+        out.insert(metric.clone(), result);
+    }
+    Ok(out)
+}
+
+fn read_csv_long(
+    path: &Path,
+    mut reader: csv::Reader<std::fs::File>,
+    wanted: &[String],
+) -> Result<FileResult, SourceError> {
+    let index: HashMap<&[u8], usize> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.as_bytes(), i))
+        .collect();
+    let mut stamps: Vec<Vec<i64>> = wanted.iter().map(|_| Vec::new()).collect();
+    let mut filling: Vec<Filling> = wanted.iter().map(|_| Filling::new()).collect();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, &e)),
+        }
+        let Some(&i) = index.get(record[1].trim_ascii()) else {
+            continue;
+        };
+        let line = record.position().map_or(0, csv::Position::line);
+        let stamp = &record[0];
+        match parse_timestamp(stamp) {
+            Some(t) => stamps[i].push(t),
+            None => {
+                if filling[i].error.is_none() {
+                    filling[i].error = Some(bad_timestamp(path, line, stamp));
+                }
+                continue;
+            }
+        }
+        filling[i].push(&record[2], path, line, 3);
+    }
+    Ok(wanted
+        .iter()
+        .zip(stamps.into_iter().zip(filling))
+        .map(|(metric, (timestamps, fill))| {
+            let result = match fill.error {
+                Some(e) => Err(e),
+                None if timestamps.is_empty() => Err(SourceError::NoColumn {
+                    path: path.to_path_buf(),
+                    column: metric.clone(),
+                    available: Vec::new(),
+                }),
+                None => Ok(Raw {
+                    timestamps: Arc::new(timestamps),
+                    values: fill.values,
+                    non_finite: fill.non_finite,
+                }),
+            };
+            (metric.clone(), result)
+        })
+        .collect())
+}
+
+fn parquet_error(path: &Path, e: impl std::fmt::Display) -> SourceError {
+    SourceError::Malformed {
+        path: path.to_path_buf(),
+        line: 0,
+        column: None,
+        message: format!("not a readable Parquet file: {e}"),
+    }
+}
+
+/// Converts a timestamp column to Unix ms.
+fn timestamps_of(path: &Path, column: &dyn Array, out: &mut Vec<i64>) -> Result<(), SourceError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    let wrong = |found: &DataType| SourceError::WrongType {
+        place: format!("`{}`", path.display()),
+        column: "timestamp".to_string(),
+        found: found.to_string(),
+        expected: "a timestamp".to_string(),
+        hint: Some("use a Parquet TIMESTAMP, Int64 Unix seconds, or RFC 3339 strings".to_string()),
+    };
+    if column.null_count() > 0 {
+        return Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: (column
+                .nulls()
+                .and_then(|n| n.iter().position(|valid| !valid))
+                .unwrap_or(0)
+                + 1) as u64,
+            column: None,
+            message: "a row has no timestamp".to_string(),
+        });
+    }
+    match column.data_type() {
+        DataType::Timestamp(unit, _) => {
+            let (values, factor_num, factor_den): (&[i64], i64, i64) = match unit {
+                TimeUnit::Second => (
+                    column.as_primitive::<TimestampSecondType>().values(),
+                    1000,
+                    1,
+                ),
+                TimeUnit::Millisecond => (
+                    column.as_primitive::<TimestampMillisecondType>().values(),
+                    1,
+                    1,
+                ),
+                TimeUnit::Microsecond => (
+                    column.as_primitive::<TimestampMicrosecondType>().values(),
+                    1,
+                    1000,
+                ),
+                TimeUnit::Nanosecond => (
+                    column.as_primitive::<TimestampNanosecondType>().values(),
+                    1,
+                    1_000_000,
+                ),
+            };
+            out.extend(values.iter().map(|v| v * factor_num / factor_den));
+        }
+        DataType::Int64 => out.extend(
+            column
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|s| s * 1000),
+        ),
+        DataType::Float64 => out.extend(
+            column
+                .as_primitive::<Float64Type>()
+                .values()
+                .iter()
+                .map(|s| (s * 1000.0).round() as i64),
+        ),
+        DataType::Utf8 => {
+            for (i, text) in column.as_string::<i32>().iter().enumerate() {
+                let text = text.unwrap_or("");
+                out.push(parse_timestamp(text.as_bytes()).ok_or_else(|| {
+                    bad_timestamp(path, (out.len() + i + 1) as u64, text.as_bytes())
+                })?);
+            }
+        }
+        other => return Err(wrong(other)),
+    }
+    Ok(())
+}
+
+/// Appends a value column, nulls and non-finite values as `NaN`; returns the non-finite count.
+fn values_of(column: &dyn Array, out: &mut Vec<f64>) -> Result<usize, DataType> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    let start = out.len();
+    match column.data_type() {
+        DataType::Float64 => out.extend_from_slice(column.as_primitive::<Float64Type>().values()),
+        DataType::Float32 => out.extend(
+            column
+                .as_primitive::<Float32Type>()
+                .values()
+                .iter()
+                .map(|v| f64::from(*v)),
+        ),
+        DataType::Int64 => out.extend(
+            column
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|v| *v as f64),
+        ),
+        DataType::Int32 => out.extend(
+            column
+                .as_primitive::<Int32Type>()
+                .values()
+                .iter()
+                .map(|v| f64::from(*v)),
+        ),
+        DataType::UInt64 => out.extend(
+            column
+                .as_primitive::<UInt64Type>()
+                .values()
+                .iter()
+                .map(|v| *v as f64),
+        ),
+        DataType::UInt32 => out.extend(
+            column
+                .as_primitive::<UInt32Type>()
+                .values()
+                .iter()
+                .map(|v| f64::from(*v)),
+        ),
+        DataType::Null => out.extend(std::iter::repeat_n(f64::NAN, column.len())),
+        other => return Err(other.clone()),
+    }
+    let nulls = column.nulls();
+    let mut non_finite = 0;
+    for (i, v) in out[start..].iter_mut().enumerate() {
+        if nulls.is_some_and(|n| n.is_null(i)) {
+            *v = f64::NAN;
+        } else if !v.is_finite() {
+            non_finite += 1;
+            *v = f64::NAN;
+        }
+    }
+    Ok(non_finite)
+}
+
+fn read_parquet(path: &Path, wanted: &[String]) -> Result<FileResult, SourceError> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, e))?;
+    let schema = Arc::clone(builder.schema());
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let Some(time_index) = names
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case("timestamp"))
+    else {
+        return Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: 0,
+            column: None,
+            message: format!("no `timestamp` column (columns: {})", names.join(", ")),
+        });
+    };
+    let metric_index = names.iter().position(|n| n == "metric");
+    let value_index = names.iter().position(|n| n == "value");
+    if let (Some(m), Some(v), 3) = (metric_index, value_index, names.len()) {
+        if matches!(
+            schema.field(m).data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            return read_parquet_long(path, builder, wanted, time_index, m, v);
+        }
+    }
+    let mut out: FileResult = HashMap::new();
+    let mut columns: Vec<(usize, &String)> = Vec::new();
+    for metric in wanted {
+        match names.iter().position(|n| n == metric) {
+            Some(i) if i != time_index => columns.push((i, metric)),
+            _ => {
+                out.insert(
+                    metric.clone(),
+                    Err(SourceError::NoColumn {
+                        path: path.to_path_buf(),
+                        column: metric.clone(),
+                        available: names
+                            .iter()
+                            .filter(|n| !n.eq_ignore_ascii_case("timestamp"))
+                            .cloned()
+                            .collect(),
+                    }),
+                );
+            }
+        }
+    }
+    let mut roots: Vec<usize> = columns.iter().map(|(i, _)| *i).collect();
+    roots.push(time_index);
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| parquet_error(path, e))?;
+    let mut timestamps = Vec::new();
+    let mut values: Vec<Vec<f64>> = columns.iter().map(|_| Vec::new()).collect();
+    let mut non_finite = vec![0usize; columns.len()];
+    let mut errors: Vec<Option<SourceError>> = columns.iter().map(|_| None).collect();
+    for batch in reader {
+        let batch: RecordBatch = batch.map_err(|e| parquet_error(path, e))?;
+        let batch_schema = batch.schema();
+        let column_by_name = |name: &str| batch_schema.index_of(name).ok().map(|i| batch.column(i));
+        let Some(time_column) = column_by_name(&names[time_index]) else {
+            return Err(parquet_error(
+                path,
+                "timestamp column vanished from a batch",
+            ));
+        };
+        timestamps_of(path, time_column.as_ref(), &mut timestamps)?;
+        for (k, (_, metric)) in columns.iter().enumerate() {
+            if errors[k].is_some() {
+                continue;
+            }
+            let Some(column) = column_by_name(metric) else {
+                continue;
+            };
+            match values_of(column.as_ref(), &mut values[k]) {
+                Ok(n) => non_finite[k] += n,
+                Err(found) => {
+                    errors[k] = Some(SourceError::WrongType {
+                        place: format!("`{}`", path.display()),
+                        column: (*metric).clone(),
+                        found: found.to_string(),
+                        expected: "numbers".to_string(),
+                        hint: Some(
+                            "store metric values as floating-point or integer columns".to_string(),
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    let timestamps = Arc::new(timestamps);
+    for (k, (_, metric)) in columns.into_iter().enumerate() {
+        let result = match errors[k].take() {
+            Some(e) => Err(e),
+            None => Ok(Raw {
+                timestamps: Arc::clone(&timestamps),
+                values: std::mem::take(&mut values[k]),
+                non_finite: non_finite[k],
+            }),
+        };
+        out.insert(metric.clone(), result);
+    }
+    Ok(out)
+}
+
+fn read_parquet_long(
+    path: &Path,
+    builder: ParquetRecordBatchReaderBuilder<std::fs::File>,
+    wanted: &[String],
+    time_index: usize,
+    metric_index: usize,
+    value_index: usize,
+) -> Result<FileResult, SourceError> {
+    let index: HashMap<&str, usize> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.as_str(), i))
+        .collect();
+    let mut stamps: Vec<Vec<i64>> = wanted.iter().map(|_| Vec::new()).collect();
+    let mut values: Vec<Vec<f64>> = wanted.iter().map(|_| Vec::new()).collect();
+    let mut non_finite = vec![0usize; wanted.len()];
+    let reader = builder
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| parquet_error(path, e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| parquet_error(path, e))?;
+        let mut times = Vec::with_capacity(batch.num_rows());
+        timestamps_of(path, batch.column(time_index).as_ref(), &mut times)?;
+        let mut vals = Vec::with_capacity(batch.num_rows());
+        values_of(batch.column(value_index).as_ref(), &mut vals).map_err(|found| {
+            SourceError::WrongType {
+                place: format!("`{}`", path.display()),
+                column: "value".to_string(),
+                found: found.to_string(),
+                expected: "numbers".to_string(),
+                hint: None,
+            }
+        })?;
+        let value_nulls = batch.column(value_index).nulls().cloned();
+        let metric_column = strings_of(batch.column(metric_index).as_ref());
+        for (row, name) in metric_column.iter().enumerate() {
+            let Some(&i) = name.as_deref().and_then(|n| index.get(n)) else {
+                continue;
+            };
+            stamps[i].push(times[row]);
+            values[i].push(vals[row]);
+            if vals[row].is_nan() && !value_nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                non_finite[i] += 1;
+            }
+        }
+    }
+    Ok(wanted
+        .iter()
+        .enumerate()
+        .map(|(i, metric)| {
+            let result = if stamps[i].is_empty() {
+                Err(SourceError::NoColumn {
+                    path: path.to_path_buf(),
+                    column: metric.clone(),
+                    available: Vec::new(),
+                })
+            } else {
+                Ok(Raw {
+                    timestamps: Arc::new(std::mem::take(&mut stamps[i])),
+                    values: std::mem::take(&mut values[i]),
+                    non_finite: non_finite[i],
+                })
+            };
+            (metric.clone(), result)
+        })
+        .collect())
+}
+
+/// The strings of a Utf8, LargeUtf8 or Utf8View column.
+fn strings_of(column: &dyn Array) -> Vec<Option<String>> {
+    use arrow_array::cast::AsArray;
+    match column.data_type() {
+        DataType::Utf8 => column
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.map(str::to_string))
+            .collect(),
+        DataType::LargeUtf8 => column
+            .as_string::<i64>()
+            .iter()
+            .map(|s| s.map(str::to_string))
+            .collect(),
+        DataType::Utf8View => column
+            .as_string_view()
+            .iter()
+            .map(|s| s.map(str::to_string))
+            .collect(),
+        _ => vec![None; column.len()],
+    }
+}
