@@ -40,8 +40,9 @@ pub fn split_range(range: TimeRange, step_ms: i64, max_points: i64) -> Vec<(i64,
     let step = step_ms.max(1);
     let mut out = Vec::new();
     let mut start = range.start;
-    let last = range.end - 1;
-    while start <= last {
+    // The last point on the step grid that is still inside the range.
+    let last = range.start + (range.end - 1 - range.start).max(0) / step * step;
+    while start <= last && range.end > range.start {
         let end = (start + (max_points - 1) * step).min(last);
         out.push((start, end));
         start = end + step;
