@@ -188,13 +188,46 @@ pub fn fetch(
     let mut missing = Vec::new();
     let mut plans: Vec<(String, Plan)> = Vec::new();
     for id in ids {
-        let plan = match (
+        let Some(plan) = plan_for(catalog, id, options) else {
+            missing.push(Missing {
+                metric: id.clone(),
+                source: "no source".to_string(),
+                error: SourceError::NoSource,
+            });
+            progress.done(id);
+            continue;
+        };
+        plans.push((id.clone(), plan));
+    }
+
+    let mut obtained: Vec<(String, Points)> = Vec::new();
+    read_files(&plans, &mut obtained, &mut missing, progress);
+    let network_step = options
+        .step_ms
+        .or(options.range.map(|r| step_for(r, 1_440)));
+    read_network(
+        catalog,
+        &plans,
+        options,
+        network_step.unwrap_or(60_000),
+        &mut obtained,
+        &mut missing,
+        progress,
+    );
+
+    assemble(catalog, obtained, missing, options, network_step)
+}
+
+/// Where `id` is read from: `--data` first, then the metric's `source:`.
+fn plan_for(catalog: &Catalog, id: &str, options: &Options) -> Option<Plan> {
+    Some(
+        match (
             &options.data_file,
             catalog.metric(id).and_then(|m| m.source.as_ref()),
         ) {
             (Some(path), _) => Plan::File {
                 path: path.clone(),
-                column: id.clone(),
+                column: id.to_string(),
             },
             (
                 None,
@@ -220,35 +253,9 @@ pub fn fetch(
                     },
                 }
             }
-            (None, None) => {
-                missing.push(Missing {
-                    metric: id.clone(),
-                    source: "no source".to_string(),
-                    error: SourceError::NoSource,
-                });
-                progress.done(id);
-                continue;
-            }
-        };
-        plans.push((id.clone(), plan));
-    }
-
-    let mut obtained: Vec<(String, Points)> = Vec::new();
-    read_files(&plans, &mut obtained, &mut missing, progress);
-    let network_step = options
-        .step_ms
-        .or(options.range.map(|r| step_for(r, 1_440)));
-    read_network(
-        catalog,
-        &plans,
-        options,
-        network_step.unwrap_or(60_000),
-        &mut obtained,
-        &mut missing,
-        progress,
-    );
-
-    assemble(catalog, obtained, missing, options, network_step)
+            (None, None) => return None,
+        },
+    )
 }
 
 fn read_files(
@@ -665,15 +672,5 @@ fn typical_step(timestamps: &[i64]) -> Option<i64> {
 }
 
 fn describe_source(catalog: &Catalog, id: &str, options: &Options) -> String {
-    if let Some(path) = &options.data_file {
-        return format!("`{}`", path.display());
-    }
-    match catalog.metric(id).and_then(|m| m.source.as_ref()) {
-        Some(SourceSpec::Csv { path, .. } | SourceSpec::Parquet { path, .. }) => {
-            format!("`{}`", path.display())
-        }
-        Some(SourceSpec::Prometheus { connection, .. }) => format!("prometheus `{connection}`"),
-        Some(SourceSpec::Sql { connection, .. }) => format!("sql `{connection}`"),
-        None => "no source".to_string(),
-    }
+    plan_for(catalog, id, options).map_or_else(|| "no source".to_string(), |p| p.describe())
 }
