@@ -656,19 +656,22 @@ fn assemble(
     }
 }
 
+/// The most frequent spacing between consecutive distinct timestamps (the
+/// smaller on ties): a file's step, robust to gaps and to unsorted rows.
 fn typical_step(timestamps: &[i64]) -> Option<i64> {
-    // Sampling the first 10,000 gaps is enough to find a file's step.
-    let mut diffs: Vec<i64> = timestamps
-        .windows(2)
-        .take(10_000)
-        .map(|w| w[1] - w[0])
-        .filter(|d| *d > 0)
-        .collect();
-    if diffs.is_empty() {
-        return None;
-    }
+    // The first 10,000 rows are plenty to find the step.
+    let mut sample: Vec<i64> = timestamps.iter().take(10_001).copied().collect();
+    sample.sort_unstable();
+    sample.dedup();
+    let mut diffs: Vec<i64> = sample.windows(2).map(|w| w[1] - w[0]).collect();
     diffs.sort_unstable();
-    Some(diffs[diffs.len() / 2])
+    let mut best: Option<(i64, usize)> = None;
+    for run in diffs.chunk_by(|a, b| a == b) {
+        if best.is_none_or(|(_, n)| run.len() > n) {
+            best = Some((run[0], run.len()));
+        }
+    }
+    best.map(|(step, _)| step)
 }
 
 fn describe_source(catalog: &Catalog, id: &str, options: &Options) -> String {
