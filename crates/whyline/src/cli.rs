@@ -30,6 +30,57 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// Draw the map as Graphviz DOT or Mermaid, business on top, system at the bottom.
     Graph(GraphArgs),
+    /// Fetch every metric the catalog needs for a window into one Parquet file.
+    ///
+    /// Freezes an incident: the file can be attached to a postmortem and
+    /// explained again offline with `--data FILE.parquet`. Metrics that cannot be
+    /// read are listed with the reason; the others are still written.
+    /// Exit 0: all read. Exit 1: written, some missing. Exit 2: nothing written.
+    Pull(PullArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DataFormat {
+    /// A summary for people.
+    Human,
+    /// The machine-readable summary.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PullArgs {
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Window start (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME", required_unless_present = "since")]
+    pub(crate) from: Option<String>,
+    /// Window end (RFC 3339 or Unix seconds) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) to: Option<String>,
+    /// Window as a length ending at --to, e.g. 6h, 7d.
+    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
+    pub(crate) since: Option<String>,
+    /// Grid step, e.g. 15s, 1m [default: the data's own step, or one that gives about 1,440 points].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) step: Option<String>,
+    /// The Parquet file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: std::path::PathBuf,
+    /// Replace an existing output file (the old one is kept as FILE.bak).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Only these metrics (comma-separated ids) [default: every metric in the catalog].
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub(crate) metrics: Vec<String>,
+    /// Read every metric from this CSV or Parquet file instead of its `source:`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// Network requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = DataFormat::Human)]
+    pub(crate) format: DataFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@ mod cli;
 mod diagnostics;
 mod git;
 mod graph;
+mod pull;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,10 @@ fn main() -> ExitCode {
         },
         Command::Graph(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => graph::run(args, &checked),
+            Err(code) => return code,
+        },
+        Command::Pull(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => pull::run(args, &checked),
             Err(code) => return code,
         },
     };

@@ -441,3 +441,152 @@ mod graph {
         );
     }
 }
+
+mod pull {
+    use super::*;
+
+    /// A catalog whose `cpu` is in a CSV file and whose `latency` is on a Prometheus nobody runs.
+    fn workspace() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port");
+        std::fs::write(
+            dir.path().join("whyline.yaml"),
+            format!(
+                "version: 1\nconnections:\n  main: {{ kind: prometheus, url: \"http://127.0.0.1:{dead}\" }}\nmetrics:\n  - {{ id: cpu, layer: system, source: {{ csv: {{ path: data.csv }} }} }}\n  - {{ id: latency, layer: service, source: {{ prometheus: {{ connection: main, query: 'up' }} }} }}\n"
+            ),
+        )
+        .expect("catalog");
+        std::fs::write(dir.path().join("data.csv"), "timestamp,cpu\n2026-03-02T20:00:00Z,0.5\n2026-03-02T20:01:00Z,0.75\n2026-03-02T20:02:00Z,1\n").expect("csv");
+        dir
+    }
+
+    #[test]
+    fn partial_data_is_written_and_what_is_missing_is_said() {
+        let dir = workspace();
+        let out = whyline(
+            dir.path(),
+            &[
+                "pull",
+                "--from",
+                "2026-03-02T20:00:00Z",
+                "--to",
+                "2026-03-02T20:03:00Z",
+                "-o",
+                "incident.parquet",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(summary["metrics"], serde_json::json!(["cpu"]));
+        assert_eq!(summary["missing"][0]["metric"], "latency");
+        assert_eq!(summary["missing"][0]["source"], "prometheus `main`");
+        assert!(
+            summary["missing"][0]["error"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("cannot reach http://127.0.0.1:"),
+            "{summary}"
+        );
+        assert_eq!(summary["grid"]["points"], 3);
+
+        // The frozen file answers offline.
+        let again = whyline(
+            dir.path(),
+            &[
+                "pull",
+                "--data",
+                "incident.parquet",
+                "--metrics",
+                "cpu",
+                "--from",
+                "2026-03-02T20:00:00Z",
+                "--to",
+                "2026-03-02T20:03:00Z",
+                "-o",
+                "copy.parquet",
+            ],
+        );
+        assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+        assert!(stderr(&again).starts_with("pulled 1 of 1 metrics from 2026-03-02T20:00:00Z to 2026-03-02T20:03:00Z every 60s into copy.parquet"), "{}", stderr(&again));
+    }
+
+    #[test]
+    fn an_existing_file_is_only_replaced_with_force_and_kept_as_backup() {
+        let dir = workspace();
+        std::fs::write(dir.path().join("mine.parquet"), b"my own file").expect("write");
+        let args = [
+            "pull",
+            "--metrics",
+            "cpu",
+            "--from",
+            "2026-03-02T20:00:00Z",
+            "--to",
+            "2026-03-02T20:03:00Z",
+            "-o",
+            "mine.parquet",
+        ];
+        let refused = whyline(dir.path(), &args);
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            stderr(&refused).contains("`mine.parquet` exists: pass --force"),
+            "{}",
+            stderr(&refused)
+        );
+        let forced = whyline(dir.path(), &[&args[..], &["--force"]].concat());
+        assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+        assert_eq!(
+            std::fs::read(dir.path().join("mine.parquet.bak")).expect("backup"),
+            b"my own file"
+        );
+    }
+
+    #[test]
+    fn bad_windows_and_unknown_metrics_are_refused() {
+        let dir = workspace();
+        let out = whyline(
+            dir.path(),
+            &["pull", "--from", "last tuesday", "-o", "x.parquet"],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            stderr(&out).trim(),
+            "error: --from: `last tuesday` is not a time: write RFC 3339 (2026-03-02T20:57:00Z) or Unix seconds (1772484000)"
+        );
+        let out = whyline(
+            dir.path(),
+            &[
+                "pull",
+                "--since",
+                "1h",
+                "--metrics",
+                "cpuu",
+                "-o",
+                "x.parquet",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            stderr(&out).trim(),
+            "error: no metric `cpuu` in the catalog: did you mean `cpu`?"
+        );
+        let out = whyline(
+            dir.path(),
+            &[
+                "pull",
+                "--from",
+                "2026-03-02T21:00:00Z",
+                "--to",
+                "2026-03-02T20:00:00Z",
+                "-o",
+                "x.parquet",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!dir.path().join("x.parquet").exists());
+    }
+}

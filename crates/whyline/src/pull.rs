@@ -1,0 +1,229 @@
+//! `whyline pull`: freeze the data of a window into one Parquet file.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use whyline_catalog::{Checked, diagnostic::did_you_mean};
+use whyline_series::{TimeRange, format_time, parse_duration_ms, parse_time};
+use whyline_sources::{DataSet, Options, Progress, fetch};
+
+use crate::cli::{DataFormat, PullArgs};
+use crate::{Outcome, diagnostics};
+
+/// A progress bar on a terminal; nothing otherwise.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Bar(ProgressBar::hidden());
+        }
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} pulling {pos}/{len} metrics [{bar:30}] {elapsed} {msg}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: usize) {
+        self.0.set_length(total as u64);
+    }
+    fn done(&self, metric: &str) {
+        self.0.set_message(metric.to_string());
+        self.0.inc(1);
+    }
+}
+
+/// The window asked for: --from/--to or --since/--to.
+pub(crate) fn window(
+    from: Option<&str>,
+    to: Option<&str>,
+    since: Option<&str>,
+) -> Result<TimeRange, String> {
+    let end = match to {
+        Some(t) => parse_time(t).map_err(|e| format!("--to: {e}"))?,
+        None => chrono_now_ms(),
+    };
+    let start = match (from, since) {
+        (Some(f), _) => parse_time(f).map_err(|e| format!("--from: {e}"))?,
+        (None, Some(s)) => end - parse_duration_ms(s).map_err(|e| format!("--since: {e}"))?,
+        (None, None) => return Err("give --from TIME or --since DURATION".to_string()),
+    };
+    if start >= end {
+        return Err(format!(
+            "the window is empty: --from {} is not before --to {}",
+            format_time(start),
+            format_time(end)
+        ));
+    }
+    Ok(TimeRange { start, end })
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs the command.
+pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
+    let catalog = &checked.catalog;
+    if !checked.is_valid() {
+        eprint!(
+            "{}",
+            diagnostics::render_human(catalog, &checked.diagnostics)
+        );
+        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
+        return Outcome::Invalid;
+    }
+    let range = match window(
+        args.from.as_deref(),
+        args.to.as_deref(),
+        args.since.as_deref(),
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
+    };
+    let step_ms = match args.step.as_deref().map(parse_duration_ms).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --step: {e}");
+            return Outcome::Invalid;
+        }
+    };
+    let ids: Vec<String> = if args.metrics.is_empty() {
+        catalog.metrics.iter().map(|m| m.id.clone()).collect()
+    } else {
+        args.metrics.clone()
+    };
+    for id in &ids {
+        if catalog.metric(id).is_none() {
+            let hint = did_you_mean(id, catalog.metrics.iter().map(|m| m.id.as_str()))
+                .map(|s| format!(": did you mean `{s}`?"))
+                .unwrap_or_default();
+            eprintln!("error: no metric `{id}` in the catalog{hint}");
+            return Outcome::Invalid;
+        }
+    }
+    if args.output.exists() && !args.force {
+        eprintln!(
+            "error: `{}` exists: pass --force to replace it (the old file is then kept as `{}.bak`)",
+            args.output.display(),
+            args.output.display()
+        );
+        return Outcome::Invalid;
+    }
+    let options = Options {
+        range: Some(range),
+        step_ms,
+        data_file: args.data.clone(),
+        concurrency: args.concurrency.max(1),
+        ..Options::default()
+    };
+    let bar = Bar::new();
+    let data = fetch(catalog, &ids, &options, &bar);
+    bar.0.finish_and_clear();
+    let written = write(&args.output, &data, range, args.force);
+    match args.format {
+        DataFormat::Json => print_json(&args.output, &data, &written),
+        DataFormat::Human => print_human(&args.output, &data, ids.len(), &written),
+    }
+    match written {
+        Err(_) => Outcome::Invalid,
+        Ok(()) if data.missing.is_empty() => Outcome::Ok,
+        Ok(()) => Outcome::Fails,
+    }
+}
+
+fn write(path: &Path, data: &DataSet, range: TimeRange, force: bool) -> Result<(), String> {
+    if force && path.exists() {
+        let backup = format!("{}.bak", path.display());
+        std::fs::copy(path, &backup).map_err(|e| {
+            format!(
+                "cannot keep a backup of `{}` as `{backup}`: {e}",
+                path.display()
+            )
+        })?;
+    }
+    let missing: Vec<serde_json::Value> = data
+        .missing
+        .iter()
+        .map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()}))
+        .collect();
+    let metadata = [
+        ("whyline.from", format_time(range.start)),
+        ("whyline.to", format_time(range.end)),
+        (
+            "whyline.step_ms",
+            data.grid.map(|g| g.step.to_string()).unwrap_or_default(),
+        ),
+        (
+            "whyline.missing",
+            serde_json::Value::Array(missing).to_string(),
+        ),
+    ];
+    whyline_sources::write::write_parquet(path, data, &metadata).map_err(|e| e.to_string())
+}
+
+fn print_human(path: &Path, data: &DataSet, asked: usize, written: &Result<(), String>) {
+    match written {
+        Ok(()) => {
+            let grid = data
+                .grid
+                .map(|g| {
+                    format!(
+                        " from {} to {} every {}s",
+                        format_time(g.start),
+                        format_time(g.range().end),
+                        g.step / 1000
+                    )
+                })
+                .unwrap_or_default();
+            eprintln!(
+                "pulled {} of {asked} metrics{grid} into {}",
+                data.series.len(),
+                path.display()
+            );
+        }
+        Err(e) => eprintln!("error: nothing written: {e}"),
+    }
+    if !data.missing.is_empty() {
+        eprintln!(
+            "missing {} metric{}:",
+            data.missing.len(),
+            if data.missing.len() == 1 { "" } else { "s" }
+        );
+        for m in &data.missing {
+            eprintln!("  - {m}");
+        }
+    }
+    for (id, r) in &data.repairs {
+        eprintln!(
+            "  repaired `{id}`: {} out of order, {} duplicate, {} NaN/Inf points",
+            r.out_of_order, r.duplicates, r.non_finite
+        );
+    }
+}
+
+fn print_json(path: &Path, data: &DataSet, written: &Result<(), String>) {
+    let value = serde_json::json!({
+        "file": written.as_ref().ok().map(|_| path.display().to_string()),
+        "error": written.as_ref().err(),
+        "grid": data.grid.map(|g| serde_json::json!({"from": format_time(g.start), "to": format_time(g.range().end), "step_ms": g.step, "points": g.len})),
+        "metrics": data.series.keys().collect::<Vec<_>>(),
+        "missing": data.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
+        "repairs": data.repairs.iter().map(|(id, r)| (id.clone(), serde_json::json!({"out_of_order": r.out_of_order, "duplicates": r.duplicates, "non_finite": r.non_finite}))).collect::<serde_json::Map<_, _>>(),
+    });
+    match serde_json::to_string_pretty(&value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot encode JSON: {e}"),
+    }
+}
