@@ -179,6 +179,18 @@ impl Grid {
         }
     }
 
+    /// The grid of `step` starting exactly at `range.start`: the times a
+    /// Prometheus range query returns, and a file's own rows when it is regular.
+    pub fn anchored(range: TimeRange, step: i64) -> Grid {
+        let step = step.max(1);
+        let span = (range.end - range.start).max(1);
+        Grid {
+            start: range.start,
+            step,
+            len: ((span + step - 1) / step) as usize,
+        }
+    }
+
     /// Start time of bucket `i`.
     pub fn time(&self, i: usize) -> i64 {
         self.start + i as i64 * self.step
@@ -283,6 +295,49 @@ pub fn align(series: &Series, grid: &Grid, aggregation: Aggregation) -> Aligned 
     Aligned {
         grid: *grid,
         values,
+    }
+}
+
+/// Like [`align`] for points already sorted by strictly increasing time (as
+/// most files are), without building an intermediate series; `NaN` values
+/// are skipped as missing.
+pub fn align_sorted(
+    timestamps: &[i64],
+    values: &[f64],
+    grid: &Grid,
+    aggregation: Aggregation,
+) -> Aligned {
+    debug_assert!(timestamps.windows(2).all(|w| w[0] < w[1]));
+    let mut out = vec![f64::NAN; grid.len];
+    let mut count = 0u32;
+    let mut current = usize::MAX;
+    for (&t, &v) in timestamps.iter().zip(values) {
+        if v.is_nan() {
+            continue;
+        }
+        let Some(i) = grid.index(t) else { continue };
+        if i != current {
+            if aggregation == Aggregation::Mean && count > 1 && current != usize::MAX {
+                out[current] /= f64::from(count);
+            }
+            current = i;
+            count = 0;
+        }
+        let slot = &mut out[i];
+        *slot = match (count, aggregation) {
+            (0, _) => v,
+            (_, Aggregation::Mean | Aggregation::Sum) => *slot + v,
+            (_, Aggregation::Last) => v,
+            (_, Aggregation::Max) => slot.max(v),
+        };
+        count += 1;
+    }
+    if aggregation == Aggregation::Mean && count > 1 && current != usize::MAX {
+        out[current] /= f64::from(count);
+    }
+    Aligned {
+        grid: *grid,
+        values: out,
     }
 }
 
@@ -399,6 +454,26 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn sorted_alignment_equals_general_alignment(
+            gaps in proptest::collection::vec(1i64..500, 1..300),
+            values in proptest::collection::vec(prop_oneof![-1e6f64..1e6, Just(f64::NAN)], 300),
+            step in 1i64..1_000,
+            which in 0usize..4,
+        ) {
+            let timestamps: Vec<i64> = gaps.iter().scan(0i64, |t, g| { *t += g; Some(*t) }).collect();
+            let values = &values[..timestamps.len()];
+            let how = [Aggregation::Mean, Aggregation::Last, Aggregation::Sum, Aggregation::Max][which];
+            let grid = Grid::anchored(TimeRange { start: timestamps[0], end: timestamps[timestamps.len() - 1] + 1 }, step);
+            let (series, _) = Series::from_points(timestamps.iter().copied().zip(values.iter().copied()).collect());
+            let general = align(&series, &grid, how);
+            let fast = align_sorted(&timestamps, values, &grid, how);
+            prop_assert_eq!(general.values.len(), fast.values.len());
+            for (a, b) in general.values.iter().zip(&fast.values) {
+                prop_assert!((a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * (1.0 + a.abs()), "{} vs {}", a, b);
+            }
+        }
+
         #[test]
         fn repaired_series_are_sorted_unique_and_finite(points in proptest::collection::vec((-1000i64..1000, prop_oneof![any::<f64>(), Just(f64::NAN)]), 0..200)) {
             let n = points.len();

@@ -15,10 +15,13 @@ use std::time::Instant;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use whyline_catalog::{Catalog, SourceFile};
-use whyline_sources::{fetch, Options, Quiet};
+use whyline_sources::{Options, Quiet, fetch};
 
 fn size(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn value(row: usize, col: usize) -> f64 {
@@ -48,7 +51,11 @@ fn write_csv(path: &Path, metrics: usize, rows: usize) -> std::io::Result<u64> {
 }
 
 fn write_parquet(path: &Path, metrics: usize, rows: usize) -> u64 {
-    let mut fields = vec![Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, None), false)];
+    let mut fields = vec![Field::new(
+        "timestamp",
+        DataType::Timestamp(TimeUnit::Millisecond, None),
+        false,
+    )];
     fields.extend((0..metrics).map(|c| Field::new(format!("m{c}"), DataType::Float64, true)));
     let schema = Arc::new(Schema::new(fields));
     let properties = parquet::file::properties::WriterProperties::builder()
@@ -56,15 +63,25 @@ fn write_parquet(path: &Path, metrics: usize, rows: usize) -> u64 {
         .set_max_row_group_row_count(Some(rows.div_ceil(4).max(1)))
         .build();
     let file = std::fs::File::create(path).expect("create parquet");
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties)).expect("writer");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))
+            .expect("writer");
     let chunk = 25_000;
     for start in (0..rows).step_by(chunk) {
         let end = (start + chunk).min(rows);
-        let mut columns: Vec<ArrayRef> = vec![Arc::new(TimestampMillisecondArray::from((start..end).map(|r| (1_700_000_000 + r as i64 * 60) * 1000).collect::<Vec<_>>()))];
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(TimestampMillisecondArray::from(
+            (start..end)
+                .map(|r| (1_700_000_000 + r as i64 * 60) * 1000)
+                .collect::<Vec<_>>(),
+        ))];
         for c in 0..metrics {
-            columns.push(Arc::new(Float64Array::from((start..end).map(|r| value(r, c)).collect::<Vec<_>>())));
+            columns.push(Arc::new(Float64Array::from(
+                (start..end).map(|r| value(r, c)).collect::<Vec<_>>(),
+            )));
         }
-        writer.write(&RecordBatch::try_new(Arc::clone(&schema), columns).expect("batch")).expect("write");
+        writer
+            .write(&RecordBatch::try_new(Arc::clone(&schema), columns).expect("batch"))
+            .expect("write");
     }
     writer.close().expect("close");
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
@@ -105,26 +122,48 @@ fn child(path: &Path, metrics: usize, rows: usize) {
 }
 
 fn measure(kind: &str, path: &Path, metrics: usize, rows: usize) -> (f64, f64) {
-    let output = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .args(["--child", &path.display().to_string(), &metrics.to_string(), &rows.to_string()])
-        .output()
+    let child = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args([
+            "--child",
+            &path.display().to_string(),
+            &metrics.to_string(),
+            &rows.to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .expect("child runs");
-    assert!(output.status.success(), "{kind} child failed: {}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8_lossy(&output.stdout);
-    let seconds: f64 = text.split_whitespace().next().and_then(|s| s.parse().ok()).expect("seconds");
-    // SAFETY: getrusage only writes into the struct we pass.
-    let peak_kib = unsafe {
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.expect("stdout");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut text).expect("read child output");
+    // wait4 gives this child's own peak RSS, unlike RUSAGE_CHILDREN.
+    // SAFETY: wait4 only writes into the status and rusage we pass.
+    let (status, peak_kib) = unsafe {
+        let mut status = 0;
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage.ru_maxrss
+        libc::wait4(pid, &mut status, 0, &mut usage);
+        (status, usage.ru_maxrss)
     };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{kind} child failed"
+    );
+    let seconds: f64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("seconds");
     (seconds, peak_kib as f64 / 1024.0)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 5 && args[1] == "--child" {
-        child(Path::new(&args[2]), args[3].parse().expect("metrics"), args[4].parse().expect("rows"));
+        child(
+            Path::new(&args[2]),
+            args[3].parse().expect("metrics"),
+            args[4].parse().expect("rows"),
+        );
         return;
     }
     let metrics = size("WHYLINE_BENCH_METRICS", 1_000);
@@ -136,7 +175,11 @@ fn main() {
     let t = Instant::now();
     let csv_bytes = write_csv(&csv, metrics, rows).expect("write csv");
     println!("read_files: {metrics} metrics x {rows} rows; decoded values {decoded_mb:.0} MB");
-    println!("  wide CSV: {:.0} MB on disk (written in {:.1?})", csv_bytes as f64 / 1e6, t.elapsed());
+    println!(
+        "  wide CSV: {:.0} MB on disk (written in {:.1?})",
+        csv_bytes as f64 / 1e6,
+        t.elapsed()
+    );
     let (seconds, peak) = measure("csv", &csv, metrics, rows);
     println!(
         "  CSV read:     {seconds:.2} s, {:.0} MB/s of file, {:.2} GB/s of values, peak RSS {peak:.0} MiB ({:.2}x the decoded data) [target >= 200 MB/s, <= 2x]",
@@ -149,7 +192,11 @@ fn main() {
     let parquet = dir.path().join("wide.parquet");
     let t = Instant::now();
     let parquet_bytes = write_parquet(&parquet, metrics, rows);
-    println!("  Parquet (snappy): {:.0} MB on disk (written in {:.1?})", parquet_bytes as f64 / 1e6, t.elapsed());
+    println!(
+        "  Parquet (snappy): {:.0} MB on disk (written in {:.1?})",
+        parquet_bytes as f64 / 1e6,
+        t.elapsed()
+    );
     let (seconds, peak) = measure("parquet", &parquet, metrics, rows);
     println!(
         "  Parquet read: {seconds:.2} s, {:.2} GB/s of decoded values, peak RSS {peak:.0} MiB ({:.2}x the decoded data) [target >= 1 GB/s, <= 2x]",

@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use whyline_catalog::{Aggregate, Catalog, ConnectionKind, SourceSpec};
 use whyline_series::{
-    Aggregation, Aligned, Grid, Repairs, Series, TimeRange, align, format_time, step_for,
+    Aggregation, Aligned, Grid, Repairs, Series, TimeRange, align, align_sorted, format_time,
+    step_for,
 };
 
 pub use error::SourceError;
@@ -274,10 +275,24 @@ fn read_files(
         let mut columns: Vec<String> = metrics.iter().map(|(_, c)| (*c).clone()).collect();
         columns.sort();
         columns.dedup();
-        let results = files::read(path, &columns);
+        let mut results = files::read(path, &columns);
+        let mut uses: HashMap<&String, usize> = HashMap::new();
+        for (_, column) in &metrics {
+            *uses.entry(column).or_default() += 1;
+        }
         for (id, column) in metrics {
-            // Two metrics may share a column, so the result is cloned, not taken.
-            match results.get(column).cloned() {
+            // Two metrics may share a column: clone for all but the last user,
+            // so the common case moves the data instead of copying it.
+            let remaining = uses.get_mut(column).map_or(0, |n| {
+                *n -= 1;
+                *n
+            });
+            let result = if remaining == 0 {
+                results.remove(column)
+            } else {
+                results.get(column).cloned()
+            };
+            match result {
                 Some(Ok(raw)) => obtained.push((id.clone(), Points::Shared(raw))),
                 Some(Err(error)) => missing.push(Missing {
                     metric: id.clone(),
@@ -544,10 +559,15 @@ fn assemble(
     for (_, points) in &obtained {
         let (first, last, step) = match points {
             Points::Shared(raw) => {
+                // A wide file's metrics share one timestamp vector: look at it once.
                 let t = &raw.timestamps;
-                let key = Arc::as_ptr(t) as usize;
-                let step = *stepped.entry(key).or_insert_with(|| typical_step(t));
-                (t.iter().min().copied(), t.iter().max().copied(), step)
+                *stepped.entry(Arc::as_ptr(t) as usize).or_insert_with(|| {
+                    (
+                        t.iter().min().copied(),
+                        t.iter().max().copied(),
+                        typical_step(t),
+                    )
+                })
             }
             Points::Owned(p) => (
                 p.iter().map(|x| x.0).min(),
@@ -583,10 +603,13 @@ fn assemble(
         .or(network_step)
         .unwrap_or(60_000)
         .max(1);
-    let grid = Grid::covering(range, step);
+    // Anchored at the window's start: exactly the times a Prometheus range
+    // query returns, and a regular file's own rows, which then need no copy.
+    let grid = Grid::anchored(range, step);
     let mut series = BTreeMap::new();
     let mut repairs_by_metric = BTreeMap::new();
-    let mut identity_cache: HashMap<usize, bool> = HashMap::new();
+    // Per shared timestamp vector: (already on the grid, strictly increasing).
+    let mut shape_cache: HashMap<usize, (bool, bool)> = HashMap::new();
     for (id, points) in obtained {
         let how = catalog
             .metric(&id)
@@ -594,13 +617,11 @@ fn assemble(
         let (aligned, repairs) = match points {
             Points::Shared(raw) => {
                 let key = Arc::as_ptr(&raw.timestamps) as usize;
-                let identity = *identity_cache.entry(key).or_insert_with(|| {
-                    raw.timestamps.len() == grid.len
-                        && raw
-                            .timestamps
-                            .iter()
-                            .enumerate()
-                            .all(|(i, &t)| t == grid.time(i))
+                let (identity, sorted) = *shape_cache.entry(key).or_insert_with(|| {
+                    let t = &raw.timestamps;
+                    let identity = t.len() == grid.len
+                        && t.iter().enumerate().all(|(i, &x)| x == grid.time(i));
+                    (identity, identity || t.windows(2).all(|w| w[0] < w[1]))
                 });
                 let non_finite = raw.non_finite;
                 let (aligned, mut repairs) = if identity {
@@ -610,6 +631,11 @@ fn assemble(
                             grid,
                             values: raw.values,
                         },
+                        Repairs::default(),
+                    )
+                } else if sorted {
+                    (
+                        align_sorted(&raw.timestamps, &raw.values, &grid, how),
                         Repairs::default(),
                     )
                 } else {

@@ -303,3 +303,63 @@ fn pulled_parquet_round_trips() {
         .collect();
     assert!(leftovers.is_empty(), "no temporary file is left behind");
 }
+
+/// Files over 8 MiB are read in parallel byte ranges: values, line numbers in
+/// errors and quoted fields must come out as if read from the top.
+#[test]
+fn large_csv_read_in_parallel_keeps_order_and_line_numbers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = 500_000;
+    let mut text = String::with_capacity(rows * 30);
+    text.push_str("timestamp,cpu,latency\n");
+    for r in 0..rows {
+        text.push_str(&format!("{},{},{}\n", r * 60, r as f64 * 0.5, r % 1000));
+    }
+    assert!(
+        text.len() > 8 << 20,
+        "big enough to be split: {}",
+        text.len()
+    );
+    let path = write(dir.path(), "big.csv", text.as_bytes());
+    let data = read(&path, &["cpu", "latency"]);
+    assert!(data.missing.is_empty(), "{:?}", data.missing);
+    let cpu = data.get("cpu").expect("cpu");
+    assert_eq!(cpu.values.len(), rows);
+    assert!(
+        cpu.values
+            .iter()
+            .enumerate()
+            .all(|(r, v)| *v == r as f64 * 0.5),
+        "rows stay in order"
+    );
+
+    // A bad cell in the last quarter: its line number counts every earlier line.
+    let bad_row = rows * 7 / 8;
+    let broken = text.replacen(
+        &format!("\n{},{},", bad_row * 60, bad_row as f64 * 0.5),
+        &format!("\n{},oops,", bad_row * 60),
+        1,
+    );
+    let path = write(dir.path(), "broken.csv", broken.as_bytes());
+    let data = read(&path, &["cpu", "latency"]);
+    assert_eq!(
+        error_of(&data, "cpu").to_string(),
+        format!(
+            "{}:{}:2: `oops` is not a number",
+            path.display(),
+            bad_row + 2
+        )
+    );
+    assert_eq!(data.get("latency").map(|s| s.values.len()), Some(rows));
+
+    // A quoted field anywhere makes the reader fall back to one pass.
+    let quoted = text.replacen("\n0,0,0\n", "\n0,\"0\",0\n", 1);
+    let path = write(dir.path(), "quoted.csv", quoted.as_bytes());
+    let data = read(&path, &["cpu"]);
+    assert_eq!(
+        data.get("cpu").map(|s| s.values.len()),
+        Some(rows),
+        "{:?}",
+        data.missing
+    );
+}
