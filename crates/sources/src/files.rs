@@ -366,12 +366,7 @@ fn split_points(path: &Path, parts: usize) -> std::io::Result<Option<(u64, Vec<u
     Ok(Some((length, starts)))
 }
 
-fn read_csv_wide(
-    path: &Path,
-    reader: csv::Reader<std::fs::File>,
-    wanted: &[String],
-    names: &[String],
-) -> Result<FileResult, SourceError> {
+fn read_csv_wide(path: &Path, reader: csv::Reader<std::fs::File>, wanted: &[String], names: &[String]) -> Result<FileResult, SourceError> {
     let mut out: FileResult = HashMap::new();
     // (column index, metric) for each wanted metric that exists.
     let mut columns: Vec<(usize, &String)> = Vec::new();
@@ -391,33 +386,222 @@ fn read_csv_wide(
         }
     }
     drop(reader);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let row_bytes = first_row_bytes(path).map_err(|e| io_error(path, e))?;
-    let length = std::fs::metadata(path)
-        .map_err(|e| io_error(path, e))?
-        .len();
-    let splits = if threads > 1 && length > 8 << 20 {
-        split_points(path, threads).map_err(|e| io_error(path, e))?
-    } else {
-        None
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let length = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
+    let parts = if length > 8 << 20 { threads } else { 1 };
+    let chunk = match split_points(path, parts).map_err(|e| io_error(path, e))? {
+        Some((length, starts)) => read_exact_ranges(path, &columns, names.len(), &starts, length)?,
+        None => None,
     };
-    let chunks = match splits {
-        Some((length, starts)) if starts.len() > 1 => {
-            let chunks = read_ranges(path, &columns, &starts, length, names.len(), row_bytes)?;
-            if chunks.iter().any(|c| c.saw_quote) {
-                // Quotes may hide newlines: only a single pass from the top is safe.
-                drop(chunks);
-                vec![read_sequential(path, &columns, names.len(), row_bytes)?]
-            } else {
-                chunks
-            }
+    let chunk = match chunk {
+        Some(chunk) => chunk,
+        // Quoted fields or blank lines: only a plain pass from the top is exact.
+        None => {
+            let row_bytes = first_row_bytes(path).map_err(|e| io_error(path, e))?;
+            read_sequential(path, &columns, names.len(), row_bytes)?
         }
-        _ => vec![read_sequential(path, &columns, names.len(), row_bytes)?],
     };
-    merge_chunks(chunks, &columns, &mut out)?;
+    merge_chunks(vec![chunk], &columns, &mut out)?;
     Ok(out)
+}
+
+/// Where one thread writes: its rows of the final vectors.
+struct Target<'a> {
+    timestamps: &'a mut [i64],
+    columns: Vec<&'a mut [f64]>,
+}
+
+/// What one thread reports besides the values it wrote.
+struct RangeReport {
+    rows: usize,
+    non_finite: Vec<usize>,
+    errors: Vec<Option<SourceError>>,
+    fatal: Option<SourceError>,
+    saw_quote: bool,
+}
+
+/// Parses the rows of one byte range straight into `target`.
+fn parse_into<R: std::io::Read>(reader: R, path: &Path, columns: &[(usize, &String)], width: usize, first_line: u64, target: Target<'_>) -> RangeReport {
+    let Target { timestamps, columns: mut slots } = target;
+    let mut watch = QuoteWatch { inner: reader, saw_quote: false };
+    let mut report = RangeReport {
+        rows: 0,
+        non_finite: vec![0; columns.len()],
+        errors: columns.iter().map(|_| None).collect(),
+        fatal: None,
+        saw_quote: false,
+    };
+    {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 20).from_reader(&mut watch);
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    report.fatal = Some(shift(csv_error(path, &e), first_line - 1));
+                    break;
+                }
+            }
+            let line = first_line - 1 + record.position().map_or(0, csv::Position::line);
+            let row = report.rows;
+            if row >= timestamps.len() {
+                // More rows than lines: the counts were wrong; the caller falls back.
+                report.rows += 1;
+                break;
+            }
+            if record.len() != width {
+                report.fatal = Some(SourceError::Malformed {
+                    path: path.to_path_buf(),
+                    line,
+                    column: None,
+                    message: format!("the row has {} fields but the header has {width}", record.len()),
+                });
+                break;
+            }
+            let stamp = &record[0];
+            match parse_timestamp(stamp) {
+                Some(t) => timestamps[row] = t,
+                None => {
+                    report.fatal = Some(bad_timestamp(path, line, stamp));
+                    break;
+                }
+            }
+            for (k, (index, _)) in columns.iter().enumerate() {
+                if report.errors[k].is_some() {
+                    continue;
+                }
+                slots[k][row] = match parse_value(&record[*index]) {
+                    Cell::Value(v) => v,
+                    Cell::Empty => f64::NAN,
+                    Cell::NonFinite => {
+                        report.non_finite[k] += 1;
+                        f64::NAN
+                    }
+                    Cell::Bad(message) => {
+                        report.errors[k] = Some(SourceError::Malformed {
+                            path: path.to_path_buf(),
+                            line,
+                            column: Some(index + 1),
+                            message,
+                        });
+                        f64::NAN
+                    }
+                };
+            }
+            report.rows += 1;
+        }
+    }
+    report.saw_quote = watch.saw_quote;
+    report
+}
+
+/// Reads a wide CSV whose data rows start at `starts[0]`, splitting it at
+/// `starts` into ranges parsed on separate threads straight into vectors of
+/// the exact final size (a first pass counts the lines), so memory stays at
+/// the size of the data. `None` when the file needs a plain pass instead.
+fn read_exact_ranges(path: &Path, columns: &[(usize, &String)], width: usize, starts: &[u64], length: u64) -> Result<Option<Chunk>, SourceError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let ranges: Vec<(u64, u64)> = starts.iter().enumerate().map(|(i, s)| (*s, starts.get(i + 1).copied().unwrap_or(length))).collect();
+    let counted: Vec<std::io::Result<(u64, bool)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges.iter().map(|&(a, b)| scope.spawn(move || count_lines(path, a, b))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let mut lines = Vec::with_capacity(ranges.len());
+    let mut rows = Vec::with_capacity(ranges.len());
+    for result in counted {
+        let (newlines, unterminated) = result.map_err(|e| io_error(path, e))?;
+        lines.push(newlines);
+        rows.push((newlines + u64::from(unterminated)) as usize);
+    }
+    let total: usize = rows.iter().sum();
+    let mut timestamps = vec![0i64; total];
+    let mut values: Vec<Vec<f64>> = columns.iter().map(|_| vec![f64::NAN; total]).collect();
+    // Cut every vector into one slice per range.
+    let mut targets: Vec<Target<'_>> = Vec::with_capacity(ranges.len());
+    {
+        let mut time_rest: &mut [i64] = &mut timestamps;
+        let mut column_rests: Vec<&mut [f64]> = values.iter_mut().map(|v| v.as_mut_slice()).collect();
+        for &n in &rows {
+            let (head, tail) = std::mem::take(&mut time_rest).split_at_mut(n);
+            time_rest = tail;
+            let mut slots = Vec::with_capacity(column_rests.len());
+            for rest in column_rests.iter_mut() {
+                let (h, t) = std::mem::take(rest).split_at_mut(n);
+                *rest = t;
+                slots.push(h);
+            }
+            targets.push(Target { timestamps: head, columns: slots });
+        }
+    }
+    let mut first_lines = Vec::with_capacity(ranges.len());
+    let mut line = 2u64;
+    for n in &lines {
+        first_lines.push(line);
+        line += n;
+    }
+    let reports: Vec<Result<RangeReport, SourceError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .into_iter()
+            .zip(ranges.iter().zip(&first_lines))
+            .map(|(target, (&(start, end), &first_line))| {
+                scope.spawn(move || {
+                    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+                    file.seek(SeekFrom::Start(start)).map_err(|e| io_error(path, e))?;
+                    let reader = std::io::BufReader::with_capacity(1 << 20, file.take(end - start));
+                    Ok(parse_into(reader, path, columns, width, first_line, target))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let mut non_finite = vec![0usize; columns.len()];
+    let mut errors: Vec<Option<SourceError>> = columns.iter().map(|_| None).collect();
+    for (report, expected) in reports.into_iter().zip(&rows) {
+        let report = report?;
+        if report.saw_quote || report.rows != *expected {
+            return Ok(None);
+        }
+        if let Some(fatal) = report.fatal {
+            return Err(fatal);
+        }
+        for (k, e) in report.errors.into_iter().enumerate() {
+            if errors[k].is_none() {
+                errors[k] = e;
+            }
+            non_finite[k] += report.non_finite[k];
+        }
+    }
+    Ok(Some(Chunk {
+        timestamps,
+        filling: values
+            .into_iter()
+            .zip(non_finite)
+            .zip(errors)
+            .map(|((values, non_finite), error)| Filling { values, non_finite, error })
+            .collect(),
+        fatal: None,
+        saw_quote: false,
+    }))
+}
+
+/// Newlines in `[start, end)`, and whether the range ends without one.
+fn count_lines(path: &Path, start: u64, end: u64) -> std::io::Result<(u64, bool)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = file.take(end - start);
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut count = 0u64;
+    let mut last = b'\n';
+    loop {
+        let n = reader.read(&mut buffer)?;
+        if n == 0 {
+            return Ok((count, last != b'\n' && end > start));
+        }
+        count += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
+        last = buffer[n - 1];
+    }
 }
 
 /// Rows expected in `bytes` of data: sizing vectors up front keeps them from
@@ -462,81 +646,6 @@ fn read_sequential(
         2,
         rows_hint(length, row_bytes),
     ))
-}
-
-fn read_ranges(
-    path: &Path,
-    columns: &[(usize, &String)],
-    starts: &[u64],
-    length: u64,
-    width: usize,
-    row_bytes: u64,
-) -> Result<Vec<Chunk>, SourceError> {
-    use std::io::{Read, Seek, SeekFrom};
-    let ranges: Vec<(u64, u64)> = starts
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (*s, starts.get(i + 1).copied().unwrap_or(length)))
-        .collect();
-    let results: Vec<Result<Chunk, SourceError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges
-            .iter()
-            .map(|&(start, end)| {
-                scope.spawn(move || {
-                    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-                    file.seek(SeekFrom::Start(start))
-                        .map_err(|e| io_error(path, e))?;
-                    let reader = std::io::BufReader::with_capacity(1 << 20, file.take(end - start));
-                    Ok(parse_chunk(
-                        reader,
-                        path,
-                        columns,
-                        width,
-                        1,
-                        rows_hint(end - start, row_bytes),
-                    ))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    let mut chunks = Vec::with_capacity(results.len());
-    // Line numbers of later ranges start after the lines of earlier ones.
-    let mut line_base = 1u64;
-    for (result, (start, end)) in results.into_iter().zip(ranges) {
-        let mut chunk = result?;
-        if chunk.fatal.is_some() || chunk.filling.iter().any(|f| f.error.is_some()) {
-            chunk.fatal = chunk.fatal.map(|e| shift(e, line_base));
-            for f in &mut chunk.filling {
-                f.error = f.error.take().map(|e| shift(e, line_base));
-            }
-        }
-        line_base += count_newlines(path, start, end).map_err(|e| io_error(path, e))?;
-        chunks.push(chunk);
-    }
-    Ok(chunks)
-}
-
-fn count_newlines(path: &Path, start: u64, end: u64) -> std::io::Result<u64> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
-    file.seek(SeekFrom::Start(start))?;
-    let mut reader = file.take(end - start);
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut count = 0u64;
-    loop {
-        let n = reader.read(&mut buffer)?;
-        if n == 0 {
-            return Ok(count);
-        }
-        count += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
-    }
 }
 
 /// Concatenates the chunks column by column, freeing each part as it goes so
