@@ -399,7 +399,7 @@ mod tests {
         let mean = align(&s, &grid, Aggregation::Mean);
         assert_eq!(&mean.values[..2], [2.0, 5.0]);
         assert!(mean.values[2].is_nan());
-        assert_eq!(mean.gaps(), [2..3]);
+        assert_eq!(mean.gaps(), vec![2..3_usize]);
         assert_eq!(align(&s, &grid, Aggregation::Sum).values[0], 4.0);
         assert_eq!(align(&s, &grid, Aggregation::Last).values[0], 3.0);
         assert_eq!(align(&s, &grid, Aggregation::Max).values[0], 3.0);

@@ -366,7 +366,12 @@ fn split_points(path: &Path, parts: usize) -> std::io::Result<Option<(u64, Vec<u
     Ok(Some((length, starts)))
 }
 
-fn read_csv_wide(path: &Path, reader: csv::Reader<std::fs::File>, wanted: &[String], names: &[String]) -> Result<FileResult, SourceError> {
+fn read_csv_wide(
+    path: &Path,
+    reader: csv::Reader<std::fs::File>,
+    wanted: &[String],
+    names: &[String],
+) -> Result<FileResult, SourceError> {
     let mut out: FileResult = HashMap::new();
     // (column index, metric) for each wanted metric that exists.
     let mut columns: Vec<(usize, &String)> = Vec::new();
@@ -386,8 +391,12 @@ fn read_csv_wide(path: &Path, reader: csv::Reader<std::fs::File>, wanted: &[Stri
         }
     }
     drop(reader);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let length = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let length = std::fs::metadata(path)
+        .map_err(|e| io_error(path, e))?
+        .len();
     let parts = if length > 8 << 20 { threads } else { 1 };
     let chunk = match split_points(path, parts).map_err(|e| io_error(path, e))? {
         Some((length, starts)) => read_exact_ranges(path, &columns, names.len(), &starts, length)?,
@@ -421,9 +430,22 @@ struct RangeReport {
 }
 
 /// Parses the rows of one byte range straight into `target`.
-fn parse_into<R: std::io::Read>(reader: R, path: &Path, columns: &[(usize, &String)], width: usize, first_line: u64, target: Target<'_>) -> RangeReport {
-    let Target { timestamps, columns: mut slots } = target;
-    let mut watch = QuoteWatch { inner: reader, saw_quote: false };
+fn parse_into<R: std::io::Read>(
+    reader: R,
+    path: &Path,
+    columns: &[(usize, &String)],
+    width: usize,
+    first_line: u64,
+    target: Target<'_>,
+) -> RangeReport {
+    let Target {
+        timestamps,
+        columns: mut slots,
+    } = target;
+    let mut watch = QuoteWatch {
+        inner: reader,
+        saw_quote: false,
+    };
     let mut report = RangeReport {
         rows: 0,
         non_finite: vec![0; columns.len()],
@@ -432,7 +454,11 @@ fn parse_into<R: std::io::Read>(reader: R, path: &Path, columns: &[(usize, &Stri
         saw_quote: false,
     };
     {
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 20).from_reader(&mut watch);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(&mut watch);
         let mut record = csv::ByteRecord::new();
         loop {
             match reader.read_byte_record(&mut record) {
@@ -455,7 +481,10 @@ fn parse_into<R: std::io::Read>(reader: R, path: &Path, columns: &[(usize, &Stri
                     path: path.to_path_buf(),
                     line,
                     column: None,
-                    message: format!("the row has {} fields but the header has {width}", record.len()),
+                    message: format!(
+                        "the row has {} fields but the header has {width}",
+                        record.len()
+                    ),
                 });
                 break;
             }
@@ -500,12 +529,31 @@ fn parse_into<R: std::io::Read>(reader: R, path: &Path, columns: &[(usize, &Stri
 /// `starts` into ranges parsed on separate threads straight into vectors of
 /// the exact final size (a first pass counts the lines), so memory stays at
 /// the size of the data. `None` when the file needs a plain pass instead.
-fn read_exact_ranges(path: &Path, columns: &[(usize, &String)], width: usize, starts: &[u64], length: u64) -> Result<Option<Chunk>, SourceError> {
+fn read_exact_ranges(
+    path: &Path,
+    columns: &[(usize, &String)],
+    width: usize,
+    starts: &[u64],
+    length: u64,
+) -> Result<Option<Chunk>, SourceError> {
     use std::io::{Read, Seek, SeekFrom};
-    let ranges: Vec<(u64, u64)> = starts.iter().enumerate().map(|(i, s)| (*s, starts.get(i + 1).copied().unwrap_or(length))).collect();
+    let ranges: Vec<(u64, u64)> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, starts.get(i + 1).copied().unwrap_or(length)))
+        .collect();
     let counted: Vec<std::io::Result<(u64, bool)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges.iter().map(|&(a, b)| scope.spawn(move || count_lines(path, a, b))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|&(a, b)| scope.spawn(move || count_lines(path, a, b)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     });
     let mut lines = Vec::with_capacity(ranges.len());
     let mut rows = Vec::with_capacity(ranges.len());
@@ -521,7 +569,8 @@ fn read_exact_ranges(path: &Path, columns: &[(usize, &String)], width: usize, st
     let mut targets: Vec<Target<'_>> = Vec::with_capacity(ranges.len());
     {
         let mut time_rest: &mut [i64] = &mut timestamps;
-        let mut column_rests: Vec<&mut [f64]> = values.iter_mut().map(|v| v.as_mut_slice()).collect();
+        let mut column_rests: Vec<&mut [f64]> =
+            values.iter_mut().map(|v| v.as_mut_slice()).collect();
         for &n in &rows {
             let (head, tail) = std::mem::take(&mut time_rest).split_at_mut(n);
             time_rest = tail;
@@ -531,7 +580,10 @@ fn read_exact_ranges(path: &Path, columns: &[(usize, &String)], width: usize, st
                 *rest = t;
                 slots.push(h);
             }
-            targets.push(Target { timestamps: head, columns: slots });
+            targets.push(Target {
+                timestamps: head,
+                columns: slots,
+            });
         }
     }
     let mut first_lines = Vec::with_capacity(ranges.len());
@@ -547,13 +599,20 @@ fn read_exact_ranges(path: &Path, columns: &[(usize, &String)], width: usize, st
             .map(|(target, (&(start, end), &first_line))| {
                 scope.spawn(move || {
                     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-                    file.seek(SeekFrom::Start(start)).map_err(|e| io_error(path, e))?;
+                    file.seek(SeekFrom::Start(start))
+                        .map_err(|e| io_error(path, e))?;
                     let reader = std::io::BufReader::with_capacity(1 << 20, file.take(end - start));
                     Ok(parse_into(reader, path, columns, width, first_line, target))
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     });
     let mut non_finite = vec![0usize; columns.len()];
     let mut errors: Vec<Option<SourceError>> = columns.iter().map(|_| None).collect();
@@ -578,7 +637,11 @@ fn read_exact_ranges(path: &Path, columns: &[(usize, &String)], width: usize, st
             .into_iter()
             .zip(non_finite)
             .zip(errors)
-            .map(|((values, non_finite), error)| Filling { values, non_finite, error })
+            .map(|((values, non_finite), error)| Filling {
+                values,
+                non_finite,
+                error,
+            })
             .collect(),
         fatal: None,
         saw_quote: false,
@@ -1017,10 +1080,17 @@ fn read_parquet(path: &Path, wanted: &[String]) -> Result<FileResult, SourceErro
     Ok(out)
 }
 
+/// Rows per decoded batch: each thread holds one batch of its columns, so
+/// smaller batches bound the memory above the data itself.
+const PARQUET_BATCH_ROWS: usize = 8 * 1024;
+
+/// One decoded column: its values and non-finite count, or why it failed.
+type ColumnResult = Result<(Vec<f64>, usize), SourceError>;
+
 /// What one thread decoded: maybe the timestamps, and its columns by position.
 struct Decoded {
     timestamps: Option<Vec<i64>>,
-    columns: Vec<(usize, Result<(Vec<f64>, usize), SourceError>)>,
+    columns: Vec<(usize, ColumnResult)>,
 }
 
 /// Decodes one group of value columns (and the timestamps when asked).
@@ -1038,7 +1108,7 @@ fn decode_group(
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     let reader = builder
         .with_projection(mask)
-        .with_batch_size(64 * 1024)
+        .with_batch_size(PARQUET_BATCH_ROWS)
         .build()
         .map_err(|e| parquet_error(path, e))?;
     let mut timestamps = time_index.map(|_| Vec::with_capacity(rows));

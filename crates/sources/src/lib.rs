@@ -154,6 +154,12 @@ enum Points {
     Owned(Vec<(i64, f64)>),
 }
 
+/// (metric, source description, points or error) of one network read.
+type NetworkResult = (String, String, Result<Vec<(i64, f64)>, SourceError>);
+
+/// One PostgreSQL client per connection name, or why it could not connect.
+type PostgresClients = HashMap<String, Result<Arc<tokio_postgres::Client>, SourceError>>;
+
 /// Joins an error and its causes.
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -391,114 +397,107 @@ fn read_network(
         }
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let results: Vec<(String, String, Result<Vec<(i64, f64)>, SourceError>)> =
-        runtime.block_on(async {
-            let client = reqwest::Client::builder().build();
-            let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
-            let postgres: Arc<
-                tokio::sync::Mutex<
-                    HashMap<String, Result<Arc<tokio_postgres::Client>, SourceError>>,
-                >,
-            > = Arc::default();
-            let mut tasks = Vec::new();
-            for (id, plan) in network {
-                let semaphore = Arc::clone(&semaphore);
-                let postgres = Arc::clone(&postgres);
-                let client = client.as_ref().ok().cloned();
-                let source = plan.describe();
-                let connection_kind = match plan {
-                    Plan::Prometheus { connection, .. } | Plan::Postgres { connection, .. } => {
-                        catalog.connection(connection).map(|c| c.kind.clone())
+    let results: Vec<NetworkResult> = runtime.block_on(async {
+        let client = reqwest::Client::builder().build();
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
+        let postgres: Arc<tokio::sync::Mutex<PostgresClients>> = Arc::default();
+        let mut tasks = Vec::new();
+        for (id, plan) in network {
+            let semaphore = Arc::clone(&semaphore);
+            let postgres = Arc::clone(&postgres);
+            let client = client.as_ref().ok().cloned();
+            let source = plan.describe();
+            let connection_kind = match plan {
+                Plan::Prometheus { connection, .. } | Plan::Postgres { connection, .. } => {
+                    catalog.connection(connection).map(|c| c.kind.clone())
+                }
+                _ => None,
+            };
+            let plan = match plan {
+                Plan::Prometheus { connection, query } => Plan::Prometheus {
+                    connection: connection.clone(),
+                    query: query.clone(),
+                },
+                Plan::Postgres { connection, query } => Plan::Postgres {
+                    connection: connection.clone(),
+                    query: query.clone(),
+                },
+                Plan::Sqlite {
+                    connection,
+                    path,
+                    query,
+                } => Plan::Sqlite {
+                    connection: connection.clone(),
+                    path: path.clone(),
+                    query: query.clone(),
+                },
+                Plan::File { .. } => continue,
+            };
+            let options = options.clone();
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                let result = match plan {
+                    Plan::Prometheus { query, .. } => match (
+                        client,
+                        connection_kind.as_ref().map(|k| endpoint(k, &options)),
+                    ) {
+                        (Some(client), Some(Ok(endpoint))) => {
+                            prometheus::query_range(&client, &endpoint, &query, range, step_ms)
+                                .await
+                        }
+                        (_, Some(Err(e))) => Err(e),
+                        (None, _) => Err(SourceError::Unreachable {
+                            url: String::new(),
+                            message: "cannot build an HTTP client".to_string(),
+                        }),
+                        (_, None) => Err(SourceError::NoSource),
+                    },
+                    Plan::Postgres { connection, query } => {
+                        let pg = {
+                            let mut cache = postgres.lock().await;
+                            if !cache.contains_key(&connection) {
+                                let connected =
+                                    connect_postgres(&connection, connection_kind.as_ref()).await;
+                                cache.insert(connection.clone(), connected);
+                            }
+                            cache.get(&connection).cloned()
+                        };
+                        match pg {
+                            Some(Ok(pg)) => {
+                                sql::query_postgres(&pg, &connection, &query, range, step_ms).await
+                            }
+                            Some(Err(e)) => Err(e),
+                            None => Err(SourceError::NoSource),
+                        }
                     }
-                    _ => None,
-                };
-                let plan = match plan {
-                    Plan::Prometheus { connection, query } => Plan::Prometheus {
-                        connection: connection.clone(),
-                        query: query.clone(),
-                    },
-                    Plan::Postgres { connection, query } => Plan::Postgres {
-                        connection: connection.clone(),
-                        query: query.clone(),
-                    },
                     Plan::Sqlite {
                         connection,
                         path,
                         query,
-                    } => Plan::Sqlite {
-                        connection: connection.clone(),
-                        path: path.clone(),
-                        query: query.clone(),
-                    },
-                    Plan::File { .. } => continue,
-                };
-                let options = options.clone();
-                let id = id.clone();
-                tasks.push(tokio::spawn(async move {
-                    let _permit = semaphore.acquire_owned().await;
-                    let result = match plan {
-                        Plan::Prometheus { query, .. } => match (
-                            client,
-                            connection_kind.as_ref().map(|k| endpoint(k, &options)),
-                        ) {
-                            (Some(client), Some(Ok(endpoint))) => {
-                                prometheus::query_range(&client, &endpoint, &query, range, step_ms)
-                                    .await
-                            }
-                            (_, Some(Err(e))) => Err(e),
-                            (None, _) => Err(SourceError::Unreachable {
-                                url: String::new(),
-                                message: "cannot build an HTTP client".to_string(),
-                            }),
-                            (_, None) => Err(SourceError::NoSource),
-                        },
-                        Plan::Postgres { connection, query } => {
-                            let pg = {
-                                let mut cache = postgres.lock().await;
-                                if !cache.contains_key(&connection) {
-                                    let connected =
-                                        connect_postgres(&connection, connection_kind.as_ref())
-                                            .await;
-                                    cache.insert(connection.clone(), connected);
-                                }
-                                cache.get(&connection).cloned()
-                            };
-                            match pg {
-                                Some(Ok(pg)) => {
-                                    sql::query_postgres(&pg, &connection, &query, range, step_ms)
-                                        .await
-                                }
-                                Some(Err(e)) => Err(e),
-                                None => Err(SourceError::NoSource),
-                            }
-                        }
-                        Plan::Sqlite {
-                            connection,
-                            path,
-                            query,
-                        } => tokio::task::spawn_blocking(move || {
-                            sql::query_sqlite(&path, &connection, &query, range, step_ms)
+                    } => tokio::task::spawn_blocking(move || {
+                        sql::query_sqlite(&path, &connection, &query, range, step_ms)
+                    })
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(SourceError::Database {
+                            connection: String::new(),
+                            message: format!("the query task failed: {e}"),
                         })
-                        .await
-                        .unwrap_or_else(|e| {
-                            Err(SourceError::Database {
-                                connection: String::new(),
-                                message: format!("the query task failed: {e}"),
-                            })
-                        }),
-                        Plan::File { .. } => Err(SourceError::NoSource),
-                    };
-                    (id, source, result)
-                }));
+                    }),
+                    Plan::File { .. } => Err(SourceError::NoSource),
+                };
+                (id, source, result)
+            }));
+        }
+        let mut out = Vec::new();
+        for task in tasks {
+            if let Ok(done) = task.await {
+                out.push(done);
             }
-            let mut out = Vec::new();
-            for task in tasks {
-                if let Ok(done) = task.await {
-                    out.push(done);
-                }
-            }
-            out
-        });
+        }
+        out
+    });
     for (id, source, result) in results {
         match result {
             Ok(points) => obtained.push((id.clone(), Points::Owned(points))),

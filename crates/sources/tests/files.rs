@@ -74,7 +74,10 @@ fn wide_csv_with_rfc3339_and_gaps() {
         "an empty cell and a missing row are gaps"
     );
     assert_eq!(cpu.values[3], 0.7);
-    assert_eq!(data.get("latency").expect("latency").gaps(), [2..3]);
+    assert_eq!(
+        data.get("latency").expect("latency").gaps(),
+        vec![2..3_usize]
+    );
 }
 
 #[test]
