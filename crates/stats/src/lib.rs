@@ -1,0 +1,13 @@
+//! Pure statistics on `&[f64]`: robust location and scale, ordinary least
+//! squares, and single change-point detection. `NaN` marks a missing value
+//! and is skipped by every function here.
+//!
+//! Architecture invariant: pure; no I/O; no knowledge of metrics or catalogs.
+
+pub mod changepoint;
+pub mod regression;
+pub mod robust;
+
+pub use changepoint::{MeanShift, mean_shift, mean_shift_after};
+pub use regression::{Fit, ols};
+pub use robust::{RobustBaseline, iqr, mad, mean_std, median, quantile};

@@ -1,0 +1,35 @@
+//! The why engine: given the map, aligned series and a red metric, find the
+//! incident, walk the metric's drivers and rank root causes with evidence.
+//!
+//! Method, in order:
+//! 1. **Status and windows.** The incident starts at the single most likely
+//!    change in mean of the target before the asked time (Hinkley 1970); the
+//!    baseline is the stretch before it. Status comes from the metric's
+//!    thresholds, or without them from a robust z-score (median/MAD) of the
+//!    incident against the baseline in the metric's bad direction.
+//! 2. **Regression-based hypothesis testing** on the declared map, as in
+//!    CIRCA (Li et al., KDD 2022): each metric is regressed on its drivers
+//!    (shifted by the declared lag) over the baseline; in the incident, a
+//!    metric whose drivers predict its values has a small residual (a symptom),
+//!    a metric that moved on its own has a large one (a candidate root). Metrics
+//!    without mapped drivers are scored by their own robust z-score.
+//! 3. **Signs and time.** A candidate must have moved itself, and in the
+//!    direction that, through the signs of some path, pushes the target the way
+//!    the target moved; a candidate that contradicts every path is demoted.
+//!    CIRCA's descendant adjustment lifts a candidate by its strongest anomalous
+//!    child so that the most upstream anomaly wins.
+//! 4. **Attribution.** The share of each metric's move that its drivers'
+//!    fitted responses predict, split among drivers and multiplied along the
+//!    path: how much of the target's move a cause explains. What the target's
+//!    drivers do not predict is `unexplained`; when it dominates, the target
+//!    itself ranks first: the map ends there.
+//!
+//! Architecture invariant: pure. Series come in aligned on one grid; the
+//! engine reads only the metrics upstream of the target (cost grows with the
+//! explored subgraph, not the catalog).
+
+pub mod baselines;
+mod engine;
+mod path;
+
+pub use engine::{Cause, Change, Explanation, Settings, Status, Windows, explain};
