@@ -135,6 +135,10 @@ pub struct Explanation {
     pub unexplained: f64,
     /// Upstream metrics without data: the engine could not look there.
     pub blind: Vec<usize>,
+    /// How every explored metric with data moved.
+    pub moves: HashMap<usize, Change>,
+    /// (metric, driver) -> share of the metric's move the driver's fitted response predicts.
+    pub shares: HashMap<(usize, usize), f64>,
 }
 
 /// Per-metric evidence gathered once.
@@ -185,6 +189,8 @@ pub fn explain<'a>(
         causes: Vec::new(),
         unexplained: 0.0,
         blind: Vec::new(),
+        moves: HashMap::new(),
+        shares: HashMap::new(),
     };
     let Some(y) = series(target) else {
         answer.reason = "no data for this metric".to_string();
@@ -256,6 +262,12 @@ pub fn explain<'a>(
     let Some(target_evidence) = evidence.get(&target).cloned() else {
         return answer;
     };
+    for (&m, e) in &evidence {
+        answer.moves.insert(m, e.change);
+        for (&d, &share) in &e.shares {
+            answer.shares.insert((m, d), share);
+        }
+    }
     let target_direction = (incident_level - base.center).signum();
     let signs = path_signs(catalog, graph, target);
     let moved = |m: usize| {

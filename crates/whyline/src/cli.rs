@@ -37,6 +37,93 @@ pub(crate) enum Command {
     /// read are listed with the reason; the others are still written.
     /// Exit 0: all read. Exit 1: written, some missing. Exit 2: nothing written.
     Pull(PullArgs),
+    /// Explain why a metric is red: walk its drivers over the data to the root cause.
+    ///
+    /// Prints the breadcrumb from the metric down to the most likely root cause,
+    /// with each metric's move, owner and how much of the move the path explains;
+    /// when its drivers do not explain the move, says the map ends there.
+    Why(WhyArgs),
+    /// Generate data from a structural causal model, with an injected fault.
+    ///
+    /// On your own catalog (`--catalog`) it writes a data file for a game day:
+    /// would the map have found this? With `--random` it also writes a random
+    /// layered map. A `truth.json` records the fault.
+    Simulate(SimulateArgs),
+    /// The whole story on the example shop: simulate a CPU fault, check the map, ask why revenue is red.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct WhyArgs {
+    /// The metric to explain (its id).
+    pub(crate) metric: String,
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Read every metric from this CSV or Parquet file instead of its `source:`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// The time to explain (RFC 3339 or Unix seconds) [default: the latest point].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) at: Option<String>,
+    /// History to read before --at from network sources.
+    #[arg(long, value_name = "DURATION", default_value = "6h")]
+    pub(crate) lookback: String,
+    /// Normal period, FROM..TO, compared with --window (quarter over quarter, week over week).
+    #[arg(long, value_name = "FROM..TO", requires = "window")]
+    pub(crate) baseline: Option<String>,
+    /// Period to explain, FROM..TO (with --baseline).
+    #[arg(long, value_name = "FROM..TO", requires = "baseline")]
+    pub(crate) window: Option<String>,
+    /// Grid step, e.g. 1m [default: the data's own step].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) step: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Human)]
+    pub(crate) format: DataFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SimulateArgs {
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Draw a random layered map instead of using the catalog: BUSINESS,SERVICE,SYSTEM metric counts.
+    #[arg(long, value_name = "B,S,Y", value_delimiter = ',', num_args = 3)]
+    pub(crate) random: Vec<usize>,
+    /// Fault to inject, METRIC:KIND[:SIZE] with KIND step|ramp|spike and SIZE in
+    /// standard units (default 8); repeat for several.
+    #[arg(long, value_name = "METRIC:KIND[:SIZE]")]
+    pub(crate) fault: Vec<String>,
+    /// Points to generate.
+    #[arg(long, default_value_t = 1440)]
+    pub(crate) points: usize,
+    /// Points from the end at which faults start.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) fault_age: usize,
+    /// Time of the first point (RFC 3339 or Unix seconds).
+    #[arg(long, default_value = "2026-03-02T00:00:00Z")]
+    pub(crate) start: String,
+    /// Seconds between points.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) step_seconds: i64,
+    /// Random seed (same seed, same data).
+    #[arg(long, default_value_t = 7)]
+    pub(crate) seed: u64,
+    /// Output folder (created): data.csv, truth.json, and metrics/ with --random.
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: std::path::PathBuf,
+    /// Replace files that exist (old ones kept as *.bak).
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// The example map.
+    #[arg(long, default_value = "examples/shop")]
+    pub(crate) catalog: std::path::PathBuf,
+    /// Where the simulated data goes.
+    #[arg(long, default_value = "target/demo")]
+    pub(crate) output: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

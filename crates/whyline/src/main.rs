@@ -6,7 +6,10 @@ mod cli;
 mod diagnostics;
 mod git;
 mod graph;
+mod output;
 mod pull;
+mod simulate;
+mod why;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,7 +42,9 @@ fn catalog_path(given: Option<&PathBuf>) -> PathBuf {
     }
 }
 
-fn load(given: Option<&PathBuf>) -> Result<(PathBuf, whyline_catalog::Checked), ExitCode> {
+pub(crate) fn load(
+    given: Option<&PathBuf>,
+) -> Result<(PathBuf, whyline_catalog::Checked), ExitCode> {
     let path = catalog_path(given);
     if given.is_none() && !path.exists() {
         eprintln!(
@@ -71,6 +76,12 @@ fn main() -> ExitCode {
             Ok((_, checked)) => pull::run(args, &checked),
             Err(code) => return code,
         },
+        Command::Why(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => why::run(args, &checked),
+            Err(code) => return code,
+        },
+        Command::Simulate(args) => simulate::run(args),
+        Command::Demo(args) => simulate::demo(args),
     };
     ExitCode::from(match outcome {
         Outcome::Ok => 0,

@@ -1,0 +1,233 @@
+//! `whyline simulate` and `whyline demo`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use whyline_catalog::{Catalog, diagnostic::did_you_mean};
+use whyline_series::{format_time, parse_time};
+use whyline_sim::{Fault, FaultKind, MapFlaws, Model, random_map};
+
+use crate::Outcome;
+use crate::cli::{CatalogArg, CheckArgs, CheckFormat, DataFormat, DemoArgs, SimulateArgs, WhyArgs};
+use crate::output::write_file;
+
+/// Parses `METRIC:KIND[:SIZE]`.
+fn fault(text: &str, model: &Model, start: usize) -> Result<Fault, String> {
+    let mut parts = text.split(':');
+    let id = parts.next().unwrap_or("");
+    let kind = parts.next().unwrap_or("step");
+    let size = parts
+        .next()
+        .map(|s| {
+            s.parse::<f64>()
+                .map_err(|_| format!("--fault {text}: `{s}` is not a number"))
+        })
+        .transpose()?
+        .unwrap_or(8.0);
+    let Some(node) = model.index_of(id) else {
+        let hint = did_you_mean(id, model.nodes.iter().map(|n| n.id.as_str()))
+            .map(|s| format!(": did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(format!("--fault {text}: no metric `{id}` in the map{hint}"));
+    };
+    let kind = FaultKind::parse(kind).ok_or_else(|| {
+        format!("--fault {text}: `{kind}` is not a fault kind; write step, ramp or spike")
+    })?;
+    Ok(Fault {
+        node,
+        kind,
+        size,
+        start,
+    })
+}
+
+/// Simulates and writes data.csv and truth.json (and the map with --random).
+pub(crate) fn simulate(
+    args: &SimulateArgs,
+    catalog: Option<&Catalog>,
+) -> Result<(PathBuf, String), String> {
+    let start_ms = parse_time(&args.start).map_err(|e| format!("--start: {e}"))?;
+    if args.points < 10 || args.fault_age >= args.points {
+        return Err("--points must be at least 10 and larger than --fault-age".to_string());
+    }
+    let (model, catalog_yaml) = match (args.random.as_slice(), catalog) {
+        ([b, s, y], _) => {
+            let map = random_map(*b, *s, *y, 4, MapFlaws::default(), args.seed);
+            (map.model, Some(map.catalog_yaml))
+        }
+        (_, Some(catalog)) => (
+            Model::from_catalog(catalog, args.seed).map_err(|e| e.to_string())?,
+            None,
+        ),
+        (_, None) => return Err("give --catalog (your map) or --random B,S,Y".to_string()),
+    };
+    let start = args.points - args.fault_age;
+    let mut faults: Vec<Fault> = args
+        .fault
+        .iter()
+        .map(|f| fault(f, &model, start))
+        .collect::<Result<_, _>>()?;
+    if faults.is_empty() {
+        match catalog_yaml {
+            Some(_) => {
+                let system = model.nodes.iter().position(|n| n.layer == whyline_catalog::Layer::System).unwrap_or(0);
+                faults.push(Fault { node: system, kind: FaultKind::Step, size: 8.0, start });
+            }
+            None => return Err("give at least one --fault METRIC:KIND[:SIZE], e.g. --fault checkout_cpu_utilization:step".to_string()),
+        }
+    }
+    let points_per_day = (86_400 / args.step_seconds.max(1)).max(1) as usize;
+    let data = model.simulate(args.points, points_per_day, &faults, args.seed);
+    let mut csv = String::with_capacity(args.points * model.nodes.len() * 10);
+    csv.push_str("timestamp");
+    for n in &model.nodes {
+        csv.push(',');
+        csv.push_str(&n.id);
+    }
+    csv.push('\n');
+    for t in 0..args.points {
+        csv.push_str(&format_time(start_ms + t as i64 * args.step_seconds * 1000));
+        for series in &data {
+            let _ = write!(csv, ",{:.6}", series[t]);
+        }
+        csv.push('\n');
+    }
+    let out = &args.output;
+    if let Some(yaml) = &catalog_yaml {
+        write_file(&out.join("metrics/sim.yaml"), yaml.as_bytes(), args.force)?;
+    }
+    let data_path = out.join("data.csv");
+    write_file(&data_path, csv.as_bytes(), args.force)?;
+    let truth = serde_json::json!({
+        "faults": faults.iter().map(|f| serde_json::json!({
+            "metric": model.nodes[f.node].id,
+            "kind": f.kind.as_str(),
+            "size": f.size,
+            "start": format_time(start_ms + f.start as i64 * args.step_seconds * 1000),
+        })).collect::<Vec<_>>(),
+        "points": args.points,
+        "step_seconds": args.step_seconds,
+        "seed": args.seed,
+    });
+    write_file(
+        &out.join("truth.json"),
+        format!("{truth:#}\n").as_bytes(),
+        args.force,
+    )?;
+    let summary = format!(
+        "simulated {} metrics x {} points into {} (faults: {})",
+        model.nodes.len(),
+        args.points,
+        data_path.display(),
+        faults
+            .iter()
+            .map(|f| format!(
+                "{} {} at {}",
+                model.nodes[f.node].id,
+                f.kind.as_str(),
+                format_time(start_ms + f.start as i64 * args.step_seconds * 1000)
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok((data_path, summary))
+}
+
+/// Runs `simulate`.
+pub(crate) fn run(args: &SimulateArgs) -> Outcome {
+    let loaded = if args.random.is_empty() {
+        match crate::load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) if checked.is_valid() => Some(checked.catalog),
+            Ok((_, checked)) => {
+                eprint!(
+                    "{}",
+                    crate::diagnostics::render_human(&checked.catalog, &checked.diagnostics)
+                );
+                eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
+                return Outcome::Invalid;
+            }
+            Err(_) => return Outcome::Invalid,
+        }
+    } else {
+        None
+    };
+    match simulate(args, loaded.as_ref()) {
+        Ok((_, summary)) => {
+            eprintln!("{summary}");
+            Outcome::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::Invalid
+        }
+    }
+}
+
+/// Runs `demo`: simulate a CPU fault on the shop, check the map, explain revenue.
+pub(crate) fn demo(args: &DemoArgs) -> Outcome {
+    let Ok((catalog_path, checked)) = crate::load(Some(&args.catalog)) else {
+        return Outcome::Invalid;
+    };
+    if !checked.is_valid() {
+        eprint!(
+            "{}",
+            crate::diagnostics::render_human(&checked.catalog, &checked.diagnostics)
+        );
+        return Outcome::Invalid;
+    }
+    let sim = SimulateArgs {
+        catalog: CatalogArg {
+            catalog: Some(args.catalog.clone()),
+        },
+        random: Vec::new(),
+        fault: vec!["checkout_cpu_utilization:step:8".to_string()],
+        points: 1440,
+        fault_age: 60,
+        start: "2026-03-02T00:00:00Z".to_string(),
+        step_seconds: 60,
+        seed: 7,
+        output: args.output.clone(),
+        force: true,
+    };
+    println!(
+        "== 1. whyline simulate: one day of minute data for the shop, CPU fault on the checkout hosts at 23:00\n"
+    );
+    let data = match simulate(&sim, Some(&checked.catalog)) {
+        Ok((path, summary)) => {
+            println!("{summary}\n");
+            path
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
+    };
+    println!("== 2. whyline check --catalog {}\n", catalog_path.display());
+    let check_args = CheckArgs {
+        catalog: CatalogArg {
+            catalog: Some(catalog_path.clone()),
+        },
+        format: CheckFormat::Human,
+        base: None,
+    };
+    let _ = crate::check::run(&check_args, &checked, &catalog_path);
+    println!(
+        "\n== 3. whyline why revenue --catalog {} --data {}\n",
+        catalog_path.display(),
+        data.display()
+    );
+    let why_args = WhyArgs {
+        metric: "revenue".to_string(),
+        catalog: CatalogArg {
+            catalog: Some(catalog_path),
+        },
+        data: Some(data),
+        at: None,
+        lookback: "6h".to_string(),
+        baseline: None,
+        window: None,
+        step: None,
+        format: DataFormat::Human,
+    };
+    crate::why::run(&why_args, &checked)
+}

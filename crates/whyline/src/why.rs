@@ -1,0 +1,425 @@
+//! `whyline why`: read the metric's part of the map, run the engine, draw the answer.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use whyline_catalog::{Catalog, Checked, diagnostic::did_you_mean};
+use whyline_map::MetricGraph;
+use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time};
+use whyline_sources::{DataSet, Options, Quiet, fetch};
+use whyline_why::{Change, Explanation, Settings, Status, Windows, explain};
+
+use crate::cli::{DataFormat, WhyArgs};
+use crate::{Outcome, diagnostics};
+
+/// A `FROM..TO` window.
+fn window(text: &str, flag: &str) -> Result<TimeRange, String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("{flag}: write FROM..TO, e.g. 2021-01-01..2021-03-31"))?;
+    let start = parse_time(&date_or_time(a)).map_err(|e| format!("{flag}: {e}"))?;
+    let mut end = parse_time(&date_or_time(b)).map_err(|e| format!("{flag}: {e}"))?;
+    if b.trim().len() == 10 {
+        // A bare date as the end means the whole day.
+        end += 86_400_000;
+    }
+    if start >= end {
+        return Err(format!("{flag}: {a} is not before {b}"));
+    }
+    Ok(TimeRange { start, end })
+}
+
+/// Accepts `2021-03-31` as midnight UTC.
+fn date_or_time(text: &str) -> String {
+    let t = text.trim();
+    if t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-' {
+        format!("{t}T00:00:00Z")
+    } else {
+        t.to_string()
+    }
+}
+
+/// Everything the answer needs besides the engine's output.
+pub(crate) struct Answer {
+    pub(crate) explanation: Explanation,
+    pub(crate) grid: Grid,
+    pub(crate) data: DataSet,
+}
+
+/// Reads the data and runs the engine; errors are for the user.
+pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String> {
+    let Some(target) = catalog.index_of(&args.metric) else {
+        let hint = did_you_mean(&args.metric, catalog.metrics.iter().map(|m| m.id.as_str()))
+            .map(|s| format!(": did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(format!("no metric `{}` in the catalog{hint}", args.metric));
+    };
+    let graph = MetricGraph::new(catalog);
+    let at = args
+        .at
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .map_err(|e| format!("--at: {e}"))?;
+    let step_ms = args
+        .step
+        .as_deref()
+        .map(parse_duration_ms)
+        .transpose()
+        .map_err(|e| format!("--step: {e}"))?;
+    let explicit = match (&args.baseline, &args.window) {
+        (Some(b), Some(w)) => Some((window(b, "--baseline")?, window(w, "--window")?)),
+        _ => None,
+    };
+    let lookback = parse_duration_ms(&args.lookback).map_err(|e| format!("--lookback: {e}"))?;
+    // Files are read whole; network sources need a window.
+    let range = match (&explicit, at, &args.data) {
+        (Some((b, w)), _, _) => Some(TimeRange {
+            start: b.start.min(w.start),
+            end: b.end.max(w.end),
+        }),
+        (None, _, Some(_)) => None,
+        (None, Some(at), None) => Some(TimeRange {
+            start: at - lookback,
+            end: at + 1,
+        }),
+        (None, None, None) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            Some(TimeRange {
+                start: now - lookback,
+                end: now,
+            })
+        }
+    };
+    // Only the metric's own part of the map is read: cost follows the subgraph.
+    let ids: Vec<String> = graph
+        .upstream(target)
+        .into_iter()
+        .map(|m| catalog.metrics[m].id.clone())
+        .collect();
+    let options = Options {
+        range,
+        step_ms,
+        data_file: args.data.clone(),
+        ..Options::default()
+    };
+    let data = fetch(catalog, &ids, &options, &Quiet);
+    let Some(grid) = data.grid else {
+        let reasons: Vec<String> = data.missing.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "no data could be read for `{}`:\n  {}",
+            args.metric,
+            reasons.join("\n  ")
+        ));
+    };
+    if data.get(&args.metric).is_none() {
+        let reason = data
+            .missing
+            .iter()
+            .find(|m| m.metric == args.metric)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        return Err(format!("no data for `{}` itself: {reason}", args.metric));
+    }
+    let at_index = match at {
+        None => None,
+        Some(t) => Some(grid.index(t).ok_or_else(|| {
+            format!(
+                "--at {} is outside the data, which covers {} to {}",
+                format_time(t),
+                format_time(grid.start),
+                format_time(grid.range().end)
+            )
+        })?),
+    };
+    let windows = explicit.map(|(b, w)| Windows {
+        baseline: grid.indices(b),
+        incident: grid.indices(w),
+    });
+    if let Some(w) = &windows {
+        if w.baseline.is_empty() || w.incident.is_empty() {
+            return Err(format!(
+                "--baseline or --window holds no data points (the data covers {} to {})",
+                format_time(grid.start),
+                format_time(grid.range().end)
+            ));
+        }
+    }
+    let at_index = at_index.or_else(|| windows.as_ref().map(|w| w.incident.end - 1));
+    let settings = Settings {
+        step_ms: grid.step,
+        ..Settings::default()
+    };
+    let by_metric: HashMap<usize, &[f64]> = data
+        .series
+        .iter()
+        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
+        .collect();
+    let series = |m: usize| by_metric.get(&m).copied();
+    let explanation = explain(
+        catalog, &graph, &series, target, at_index, windows, &settings,
+    );
+    Ok(Answer {
+        explanation,
+        grid,
+        data,
+    })
+}
+
+/// Runs the command.
+pub(crate) fn run(args: &WhyArgs, checked: &Checked) -> Outcome {
+    let catalog = &checked.catalog;
+    if !checked.is_valid() {
+        eprint!(
+            "{}",
+            diagnostics::render_human(catalog, &checked.diagnostics)
+        );
+        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
+        return Outcome::Invalid;
+    }
+    match answer(args, catalog) {
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::Invalid
+        }
+        Ok(a) => {
+            match args.format {
+                DataFormat::Json => match serde_json::to_string_pretty(&json(catalog, &a)) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => eprintln!("error: cannot encode JSON: {e}"),
+                },
+                DataFormat::Human => print!("{}", human(catalog, &a)),
+            }
+            Outcome::Ok
+        }
+    }
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+fn change_json(c: &Change) -> serde_json::Value {
+    serde_json::json!({"baseline": finite(c.baseline), "observed": finite(c.observed), "relative": finite(c.relative), "sigma": finite(c.sigma)})
+}
+
+/// The JSON of the CLI contract, plus detail.
+pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
+    let e = &a.explanation;
+    let id = |m: usize| catalog.metrics[m].id.clone();
+    let time = |i: usize| format_time(a.grid.time(i));
+    serde_json::json!({
+        "metric": id(e.target),
+        "at": time(e.at),
+        "status": e.status.as_str(),
+        "reason": e.reason,
+        "change": e.change.as_ref().map(change_json),
+        "causes": e.causes.iter().map(|c| serde_json::json!({
+            "metric": id(c.metric),
+            "score": (c.score * 1000.0).round() / 1000.0,
+            "path": c.path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
+            "explained": (c.explained * 1000.0).round() / 1000.0,
+            "evidence": finite(c.evidence),
+            "owner": catalog.metrics[c.metric].owner,
+            "since": c.since.map(time),
+            "consistent": c.consistent,
+            "change": change_json(&c.change),
+        })).collect::<Vec<_>>(),
+        "unexplained": (e.unexplained * 1000.0).round() / 1000.0,
+        "map_ends": e.causes.first().is_some_and(|c| c.metric == e.target),
+        "incident": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.incident.start), "to": time(w.incident.end.saturating_sub(1))})),
+        "baseline": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.baseline.start), "to": time(w.baseline.end.saturating_sub(1))})),
+        "blind": e.blind.iter().map(|m| id(*m)).collect::<Vec<_>>(),
+        "missing": a.data.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
+    })
+}
+
+/// `12,345.6`-style numbers with a sensible number of digits.
+fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".to_string();
+    }
+    let abs = v.abs();
+    if abs >= 100.0 {
+        let rounded = v.round() as i64;
+        let digits = rounded.unsigned_abs().to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if rounded < 0 { format!("-{out}") } else { out }
+    } else if abs >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn describe_move(catalog: &Catalog, m: usize, c: &Change) -> String {
+    let unit = catalog.metrics[m]
+        .unit
+        .as_deref()
+        .map(|u| format!(" {u}"))
+        .unwrap_or_default();
+    let relative = if c.relative.is_finite() {
+        format!("{:+.0}%", c.relative * 100.0)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}{unit} vs {} ({relative}{}{:+.1} sigma)",
+        number(c.observed),
+        number(c.baseline),
+        if relative.is_empty() { "" } else { ", " },
+        c.sigma
+    )
+}
+
+/// The breadcrumb story.
+pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
+    let e = &a.explanation;
+    let mut out = String::new();
+    let id = |m: usize| catalog.metrics[m].id.as_str();
+    let owner = |m: usize| catalog.metrics[m].owner.as_deref().unwrap_or("no owner");
+    let hhmm = |i: usize| {
+        let t = format_time(a.grid.time(i));
+        t.get(11..16).map(str::to_string).unwrap_or(t)
+    };
+    let _ = writeln!(
+        out,
+        "{} at {}: {}",
+        id(e.target),
+        format_time(a.grid.time(e.at)),
+        e.reason
+    );
+    if let Some(c) = &e.change {
+        let _ = writeln!(
+            out,
+            "  {}    owner {}",
+            describe_move(catalog, e.target, c),
+            owner(e.target)
+        );
+    }
+    if let Some(w) = &e.windows {
+        let _ = writeln!(
+            out,
+            "  incident from {} (baseline {} to {})",
+            format_time(a.grid.time(w.incident.start)),
+            format_time(a.grid.time(w.baseline.start)),
+            format_time(a.grid.time(w.baseline.end.saturating_sub(1)))
+        );
+    }
+    if e.status == Status::Green || e.status == Status::Unknown {
+        let _ = writeln!(out, "\nNot red: nothing to explain.");
+        missing_lines(&mut out, a);
+        return out;
+    }
+    match e.causes.first() {
+        None => {
+            let _ = writeln!(
+                out,
+                "\nNo cause could be analysed (see what is missing below)."
+            );
+        }
+        Some(top) if top.metric == e.target => {
+            let drivers = catalog.metrics[e.target].drivers.len();
+            let _ = writeln!(
+                out,
+                "\nThe map ends at {}: {} explains the move (unexplained {:.0}%).\nMapping work owed by {}: find what moves it and add it under `drivers:`.",
+                id(e.target),
+                if drivers == 0 {
+                    "it has no mapped drivers, so nothing".to_string()
+                } else {
+                    format!("none of its {drivers} drivers")
+                },
+                e.unexplained * 100.0,
+                owner(e.target)
+            );
+        }
+        Some(top) => {
+            let _ = writeln!(
+                out,
+                "\nMost likely root cause: {} (explains ~{:.0}% of the move; unexplained {:.0}%)",
+                id(top.metric),
+                top.explained * 100.0,
+                e.unexplained * 100.0
+            );
+            let mut share = 1.0;
+            for (depth, pair) in top.path.windows(2).enumerate() {
+                let (child, driver) = (pair[0], pair[1]);
+                share *= e.shares.get(&(child, driver)).copied().unwrap_or(0.0);
+                let indent = "   ".repeat(depth + 1);
+                let moved = e
+                    .moves
+                    .get(&driver)
+                    .map(|c| describe_move(catalog, driver, c))
+                    .unwrap_or_else(|| "no data".to_string());
+                let root = if driver == top.metric {
+                    format!(
+                        "  ROOT CAUSE{}",
+                        top.since
+                            .map(|s| format!(" since {}", hhmm(s)))
+                            .unwrap_or_default()
+                    )
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "{indent}<- {}  {moved}  explains ~{:.0}%  owner {}{root}",
+                    id(driver),
+                    share * 100.0,
+                    owner(driver)
+                );
+            }
+        }
+    }
+    let others: Vec<String> = e
+        .causes
+        .iter()
+        .skip(1)
+        .map(|c| {
+            format!(
+                "  {:.2}  {}{}",
+                c.score,
+                c.path
+                    .iter()
+                    .map(|m| id(*m))
+                    .collect::<Vec<_>>()
+                    .join(" <- "),
+                if c.consistent {
+                    ""
+                } else {
+                    "  (moved the wrong way for this path)"
+                }
+            )
+        })
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "\nOther candidates:\n{}", others.join("\n"));
+    }
+    if !e.blind.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCould not look at (no data): {}",
+            e.blind
+                .iter()
+                .map(|m| id(*m))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    missing_lines(&mut out, a);
+    out
+}
+
+fn missing_lines(out: &mut String, a: &Answer) {
+    for m in &a.data.missing {
+        let _ = writeln!(out, "  missing: {m}");
+    }
+}
