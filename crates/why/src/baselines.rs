@@ -47,8 +47,8 @@ mod tests {
         let mut x: Vec<f64> = (0..40).map(|i| (i % 5) as f64).collect();
         x.extend([20.0; 10]);
         assert!(nsigma(&x, 0..40, 40..50) > 10.0);
-        // median 2, IQR 3 -> (20 - 2) / 3 = 6
-        assert!((baro(&x, 0..40, 40..50) - 6.0).abs() < 1e-9);
+        // median 2, q25 1, q75 3 (numpy's linear rule) -> (20 - 2) / 2 = 9
+        assert!((baro(&x, 0..40, 40..50) - 9.0).abs() < 1e-9);
         assert_eq!(baro(&[1.0; 10], 0..5, 5..10), 0.0);
     }
 }

@@ -193,6 +193,23 @@ pub fn explain<'a>(
         shares: HashMap::new(),
     };
     let Some(y) = series(target) else {
+        if let Some(windows) = windows {
+            // No data for the metric itself: rank what drives it between the windows.
+            answer.reason = "no data for this metric itself; ranking what drives it".to_string();
+            answer.at = at.unwrap_or(windows.incident.end.saturating_sub(1));
+            rank(
+                catalog,
+                graph,
+                series,
+                target,
+                None,
+                &windows,
+                settings,
+                &mut answer,
+            );
+            answer.windows = Some(windows);
+            return answer;
+        }
         answer.reason = "no data for this metric".to_string();
         return answer;
     };
@@ -244,6 +261,34 @@ pub fn explain<'a>(
         return answer;
     }
 
+    let target_direction = (incident_level - base.center).signum();
+    rank(
+        catalog,
+        graph,
+        series,
+        target,
+        Some(target_direction),
+        &windows,
+        settings,
+        &mut answer,
+    );
+    answer
+}
+
+/// Gathers evidence upstream of `target` and ranks the causes into `answer`.
+/// `target_direction` is `None` when the target itself has no data (a scan of
+/// what drives it between explicit windows).
+#[allow(clippy::too_many_arguments)]
+fn rank<'a>(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    series: &dyn Fn(usize) -> Option<&'a [f64]>,
+    target: usize,
+    target_direction: Option<f64>,
+    windows: &Windows,
+    settings: &Settings,
+    answer: &mut Explanation,
+) {
     // Evidence for every metric upstream of the target that has data.
     let upstream = graph.upstream(target);
     let mut evidence: HashMap<usize, Evidence> = HashMap::new();
@@ -251,7 +296,7 @@ pub fn explain<'a>(
         match series(m) {
             None => answer.blind.push(m),
             Some(x) => {
-                if let Some(e) = gather(catalog, graph, series, m, x, &windows, settings) {
+                if let Some(e) = gather(catalog, graph, series, m, x, windows, settings) {
                     evidence.insert(m, e);
                 } else {
                     answer.blind.push(m);
@@ -259,16 +304,16 @@ pub fn explain<'a>(
             }
         }
     }
-    let Some(target_evidence) = evidence.get(&target).cloned() else {
-        return answer;
-    };
+    let target_evidence = evidence.get(&target).cloned();
+    if target_evidence.is_none() && target_direction.is_some() {
+        return;
+    }
     for (&m, e) in &evidence {
         answer.moves.insert(m, e.change);
         for (&d, &share) in &e.shares {
             answer.shares.insert((m, d), share);
         }
     }
-    let target_direction = (incident_level - base.center).signum();
     let signs = path_signs(catalog, graph, target);
     let moved = |m: usize| {
         evidence
@@ -281,9 +326,10 @@ pub fn explain<'a>(
     for (&m, e) in &evidence {
         let mut score = e.residual.unwrap_or(e.z_max);
         let consistent = m == target
+            || target_direction.is_none()
             || signs.get(&m).is_some_and(|set| {
                 set.iter()
-                    .any(|s| f64::from(*s) * e.direction == target_direction)
+                    .any(|s| Some(f64::from(*s) * e.direction) == target_direction)
             })
             || e.direction == 0.0;
         if !consistent {
@@ -304,7 +350,7 @@ pub fn explain<'a>(
         .map(|&m| {
             (
                 m,
-                series(m).and_then(|x| start_of_change(x, &windows, settings)),
+                series(m).and_then(|x| start_of_change(x, windows, settings)),
             )
         })
         .collect();
@@ -342,10 +388,10 @@ pub fn explain<'a>(
     let mut ranked: Vec<(usize, f64)> = adjusted.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let top = ranked.first().map_or(1.0, |(_, s)| s.max(1e-9));
-    answer.unexplained = if target_evidence.residual.is_some() {
-        (1.0 - target_evidence.explained).clamp(0.0, 1.0)
-    } else {
-        1.0
+    answer.unexplained = match &target_evidence {
+        None => f64::NAN,
+        Some(t) if t.residual.is_some() => (1.0 - t.explained).clamp(0.0, 1.0),
+        Some(_) => 1.0,
     };
     for (m, value) in ranked.into_iter().take(settings.max_causes) {
         let Some(e) = evidence.get(&m) else { continue };
@@ -373,11 +419,10 @@ pub fn explain<'a>(
             path,
             explained,
             change: e.change,
-            since: series(m).and_then(|x| start_of_change(x, &windows, settings)),
+            since: series(m).and_then(|x| start_of_change(x, windows, settings)),
             consistent: scores.get(&m).is_some_and(|(_, c)| *c),
         });
     }
-    answer
 }
 
 fn relative(baseline: f64, observed: f64) -> f64 {

@@ -6,7 +6,7 @@ use std::path::Path;
 use whyline_catalog::Catalog;
 use whyline_map::MetricGraph;
 use whyline_sim::{Fault, FaultKind, Model};
-use whyline_why::{baselines, explain, Explanation, Settings, Status, Windows};
+use whyline_why::{Explanation, Settings, Status, Windows, baselines, explain};
 
 const POINTS: usize = 1440;
 const START: usize = 1380;
@@ -32,15 +32,32 @@ fn simulate(catalog: &Catalog, faults: &[(&str, f64)], seed: u64) -> Vec<Vec<f64
     model.simulate(POINTS, 1440, &faults, seed)
 }
 
-fn ask(catalog: &Catalog, data: &[Vec<f64>], target: &str, at: usize, hide: &[&str]) -> Explanation {
+fn ask(
+    catalog: &Catalog,
+    data: &[Vec<f64>],
+    target: &str,
+    at: usize,
+    hide: &[&str],
+) -> Explanation {
     let graph = MetricGraph::new(catalog);
     let hidden: Vec<usize> = hide.iter().filter_map(|id| catalog.index_of(id)).collect();
     let series = |m: usize| (!hidden.contains(&m)).then(|| data[m].as_slice());
-    explain(catalog, &graph, &series, catalog.index_of(target).expect("target"), Some(at), None, &Settings::default())
+    explain(
+        catalog,
+        &graph,
+        &series,
+        catalog.index_of(target).expect("target"),
+        Some(at),
+        None,
+        &Settings::default(),
+    )
 }
 
 fn ids(catalog: &Catalog, e: &Explanation) -> Vec<String> {
-    e.causes.iter().map(|c| catalog.metrics[c.metric].id.clone()).collect()
+    e.causes
+        .iter()
+        .map(|c| catalog.metrics[c.metric].id.clone())
+        .collect()
 }
 
 #[test]
@@ -51,15 +68,41 @@ fn the_root_is_found_although_a_symptom_moved_far_more() {
     assert_eq!(e.status, Status::Red, "{}", e.reason);
     let causes = ids(&catalog, &e);
     assert_eq!(causes[0], "checkout_cpu_utilization", "{causes:?}");
-    let names: Vec<&str> = e.causes[0].path.iter().map(|m| catalog.metrics[*m].id.as_str()).collect();
-    assert_eq!(names, ["revenue", "conversion_rate", "checkout_latency_p99", "checkout_cpu_utilization"]);
-    assert!(e.causes[0].explained > 0.2, "the path explains a real share: {}", e.causes[0].explained);
+    let names: Vec<&str> = e.causes[0]
+        .path
+        .iter()
+        .map(|m| catalog.metrics[*m].id.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "revenue",
+            "conversion_rate",
+            "checkout_latency_p99",
+            "checkout_cpu_utilization"
+        ]
+    );
+    assert!(
+        e.causes[0].explained > 0.2,
+        "the path explains a real share: {}",
+        e.causes[0].explained
+    );
     assert_eq!(e.causes[0].since, Some(START));
     // The naive answer: the metric with the largest anomaly is a symptom.
     let naive = (0..catalog.metrics.len())
-        .max_by(|&a, &b| baselines::nsigma(&data[a], 0..START, START..POINTS).total_cmp(&baselines::nsigma(&data[b], 0..START, START..POINTS)))
+        .max_by(|&a, &b| {
+            baselines::nsigma(&data[a], 0..START, START..POINTS).total_cmp(&baselines::nsigma(
+                &data[b],
+                0..START,
+                START..POINTS,
+            ))
+        })
         .map(|m| catalog.metrics[m].id.clone());
-    assert_ne!(naive.as_deref(), Some("checkout_cpu_utilization"), "NSigma must be fooled here for this test to mean something");
+    assert_ne!(
+        naive.as_deref(),
+        Some("checkout_cpu_utilization"),
+        "NSigma must be fooled here for this test to mean something"
+    );
 }
 
 #[test]
@@ -69,7 +112,11 @@ fn a_calm_window_is_not_red_and_invents_no_cause() {
     for seed_at in [600, 900, 1200] {
         let e = ask(&catalog, &data, "revenue", seed_at, &[]);
         assert_ne!(e.status, Status::Red, "at {seed_at}: {}", e.reason);
-        assert!(e.causes.is_empty() || e.status == Status::Amber, "at {seed_at}: {:?}", ids(&catalog, &e));
+        assert!(
+            e.causes.is_empty() || e.status == Status::Amber,
+            "at {seed_at}: {:?}",
+            ids(&catalog, &e)
+        );
     }
     let quiet = simulate(&catalog, &[], 11);
     let e = ask(&catalog, &quiet, "checkout_latency_p99", POINTS - 1, &[]);
@@ -86,7 +133,11 @@ fn when_the_drivers_do_not_explain_it_the_map_ends_at_the_metric() {
     // conversion_rate moved on its own: its drivers are calm.
     assert_eq!(ids(&catalog, &e)[0], "conversion_rate");
     let e = ask(&catalog, &data, "conversion_rate", POINTS - 1, &[]);
-    assert_eq!(ids(&catalog, &e)[0], "conversion_rate", "the map ends at the asked metric itself");
+    assert_eq!(
+        ids(&catalog, &e)[0],
+        "conversion_rate",
+        "the map ends at the asked metric itself"
+    );
     assert!(e.unexplained > 0.5, "{}", e.unexplained);
 }
 
@@ -95,7 +146,14 @@ fn unrelated_anomalies_elsewhere_are_ignored() {
     let catalog = shop();
     // A bigger fault in search, which drives conversion too, but earlier and gone;
     // and one in an unrelated part of the map at the same time.
-    let mut data = simulate(&catalog, &[("checkout_cpu_utilization", 8.0), ("cache_evictions_per_second", 20.0)], 7);
+    let mut data = simulate(
+        &catalog,
+        &[
+            ("checkout_cpu_utilization", 8.0),
+            ("cache_evictions_per_second", 20.0),
+        ],
+        7,
+    );
     let search = catalog.index_of("search_cpu_utilization").expect("metric");
     for v in &mut data[search][400..460] {
         *v *= 3.0;
@@ -109,11 +167,29 @@ fn unrelated_anomalies_elsewhere_are_ignored() {
 fn missing_data_is_said_and_the_answer_stays_on_the_visible_path() {
     let catalog = shop();
     let data = simulate(&catalog, &[("checkout_cpu_utilization", 8.0)], 7);
-    let e = ask(&catalog, &data, "revenue", POINTS - 1, &["checkout_latency_p99", "sessions"]);
-    let blind: Vec<&str> = e.blind.iter().map(|m| catalog.metrics[*m].id.as_str()).collect();
-    assert!(blind.contains(&"checkout_latency_p99") && blind.contains(&"sessions"), "{blind:?}");
+    let e = ask(
+        &catalog,
+        &data,
+        "revenue",
+        POINTS - 1,
+        &["checkout_latency_p99", "sessions"],
+    );
+    let blind: Vec<&str> = e
+        .blind
+        .iter()
+        .map(|m| catalog.metrics[*m].id.as_str())
+        .collect();
+    assert!(
+        blind.contains(&"checkout_latency_p99") && blind.contains(&"sessions"),
+        "{blind:?}"
+    );
     // With the link hidden, the engine names the deepest metric it can still see moving.
-    assert_eq!(ids(&catalog, &e)[0], "conversion_rate", "{:?}", ids(&catalog, &e));
+    assert_eq!(
+        ids(&catalog, &e)[0],
+        "conversion_rate",
+        "{:?}",
+        ids(&catalog, &e)
+    );
 }
 
 #[test]
@@ -121,12 +197,22 @@ fn a_wrong_sign_edge_does_not_hide_the_root() {
     let mut catalog = shop();
     // The catalog claims latency *raises* conversion.
     let conversion = catalog.index_of("conversion_rate").expect("metric");
-    let driver = catalog.metrics[conversion].drivers.iter_mut().find(|d| d.metric == "checkout_latency_p99").expect("edge");
+    let driver = catalog.metrics[conversion]
+        .drivers
+        .iter_mut()
+        .find(|d| d.metric == "checkout_latency_p99")
+        .expect("edge");
     driver.effect = whyline_catalog::Effect::Increases;
     let data = simulate(&shop(), &[("checkout_cpu_utilization", 8.0)], 7);
     let e = ask(&catalog, &data, "revenue", POINTS - 1, &[]);
     let causes = ids(&catalog, &e);
-    assert!(causes.iter().take(3).any(|c| c == "checkout_cpu_utilization"), "{causes:?}");
+    assert!(
+        causes
+            .iter()
+            .take(3)
+            .any(|c| c == "checkout_cpu_utilization"),
+        "{causes:?}"
+    );
 }
 
 #[test]
@@ -139,7 +225,15 @@ fn explicit_windows_compare_two_periods() {
         baseline: 0..1200,
         incident: START..POINTS,
     };
-    let e = explain(&catalog, &graph, &series, catalog.index_of("revenue").expect("target"), None, Some(windows.clone()), &Settings::default());
+    let e = explain(
+        &catalog,
+        &graph,
+        &series,
+        catalog.index_of("revenue").expect("target"),
+        None,
+        Some(windows.clone()),
+        &Settings::default(),
+    );
     assert_eq!(e.windows, Some(windows));
     assert_eq!(ids(&catalog, &e)[0], "checkout_cpu_utilization");
 }

@@ -598,15 +598,43 @@ mod why {
     fn shop_with_fault(fault: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         let catalog = repo_root().join("examples/shop");
-        let out = whyline(dir.path(), &["simulate", "--catalog", &catalog.display().to_string(), "--fault", fault, "-o", "sim"]);
+        let out = whyline(
+            dir.path(),
+            &[
+                "simulate",
+                "--catalog",
+                &catalog.display().to_string(),
+                "--fault",
+                fault,
+                "-o",
+                "sim",
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(dir.path().join("sim/data.csv").is_file() && dir.path().join("sim/truth.json").is_file());
+        assert!(
+            dir.path().join("sim/data.csv").is_file()
+                && dir.path().join("sim/truth.json").is_file()
+        );
         dir
     }
 
     fn why(dir: &Path, extra: &[&str]) -> Output {
         let catalog = repo_root().join("examples/shop").display().to_string();
-        whyline(dir, &[&["why", "revenue", "--catalog", &catalog, "--data", "sim/data.csv"], extra].concat())
+        whyline(
+            dir,
+            &[
+                &[
+                    "why",
+                    "revenue",
+                    "--catalog",
+                    &catalog,
+                    "--data",
+                    "sim/data.csv",
+                ],
+                extra,
+            ]
+            .concat(),
+        )
     }
 
     #[test]
@@ -618,11 +646,22 @@ mod why {
         assert_eq!(answer["metric"], "revenue");
         assert_eq!(answer["status"], "red");
         assert_eq!(answer["at"], "2026-03-02T23:59:00Z");
-        assert!(answer["change"]["baseline"].as_f64().unwrap_or(0.0) > answer["change"]["observed"].as_f64().unwrap_or(0.0));
+        assert!(
+            answer["change"]["baseline"].as_f64().unwrap_or(0.0)
+                > answer["change"]["observed"].as_f64().unwrap_or(0.0)
+        );
         assert!(answer["change"]["relative"].as_f64().unwrap_or(0.0) < -0.1);
         assert_eq!(answer["causes"][0]["metric"], "checkout_cpu_utilization");
         assert_eq!(answer["causes"][0]["score"], 1.0);
-        assert_eq!(answer["causes"][0]["path"], serde_json::json!(["revenue", "conversion_rate", "checkout_latency_p99", "checkout_cpu_utilization"]));
+        assert_eq!(
+            answer["causes"][0]["path"],
+            serde_json::json!([
+                "revenue",
+                "conversion_rate",
+                "checkout_latency_p99",
+                "checkout_cpu_utilization"
+            ])
+        );
         assert_eq!(answer["causes"][0]["since"], "2026-03-02T23:00:00Z");
         let unexplained = answer["unexplained"].as_f64().expect("unexplained");
         assert!((0.0..=1.0).contains(&unexplained));
@@ -635,20 +674,31 @@ mod why {
         let out = why(dir.path(), &[]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let text = stdout(&out);
-        let story: String = text.lines().take_while(|l| !l.starts_with("Other candidates")).collect::<Vec<_>>().join("\n");
+        let story: String = text
+            .lines()
+            .take_while(|l| !l.starts_with("Other candidates"))
+            .collect::<Vec<_>>()
+            .join("\n");
         insta::assert_snapshot!("why_human_cpu_fault", story);
     }
 
     #[test]
     fn a_calm_time_is_not_red() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
-        let out = why(dir.path(), &["--at", "2026-03-02T12:00:00Z", "--format", "json"]);
+        let out = why(
+            dir.path(),
+            &["--at", "2026-03-02T12:00:00Z", "--format", "json"],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         assert_ne!(answer["status"], "red");
         assert_eq!(answer["causes"], serde_json::json!([]));
         let human = why(dir.path(), &["--at", "2026-03-02T12:00:00Z"]);
-        assert!(stdout(&human).contains("Not red: nothing to explain."), "{}", stdout(&human));
+        assert!(
+            stdout(&human).contains("Not red: nothing to explain."),
+            "{}",
+            stdout(&human)
+        );
     }
 
     #[test]
@@ -660,38 +710,114 @@ mod why {
         assert_eq!(answer["causes"][0]["metric"], "revenue");
         assert_eq!(answer["map_ends"], true);
         let human = stdout(&why(dir.path(), &[]));
-        assert!(human.contains("The map ends at revenue: none of its 3 drivers explains the move"), "{human}");
-        assert!(human.contains("Mapping work owed by team-growth"), "{human}");
+        assert!(
+            human.contains("The map ends at revenue: none of its 3 drivers explains the move"),
+            "{human}"
+        );
+        assert!(
+            human.contains("Mapping work owed by team-growth"),
+            "{human}"
+        );
     }
 
     #[test]
     fn bad_questions_get_clear_errors() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
         let catalog = repo_root().join("examples/shop").display().to_string();
-        let out = whyline(dir.path(), &["why", "revenu", "--catalog", &catalog, "--data", "sim/data.csv"]);
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenu",
+                "--catalog",
+                &catalog,
+                "--data",
+                "sim/data.csv",
+            ],
+        );
         assert_eq!(out.status.code(), Some(2));
-        assert_eq!(stderr(&out).trim(), "error: no metric `revenu` in the catalog: did you mean `revenue`?");
+        assert_eq!(
+            stderr(&out).trim(),
+            "error: no metric `revenu` in the catalog: did you mean `revenue`?"
+        );
         let out = why(dir.path(), &["--at", "2030-01-01T00:00:00Z"]);
         assert_eq!(out.status.code(), Some(2));
-        assert_eq!(stderr(&out).trim(), "error: --at 2030-01-01T00:00:00Z is outside the data, which covers 2026-03-02T00:00:00Z to 2026-03-03T00:00:00Z");
-        let out = why(dir.path(), &["--baseline", "2026-03-02", "--window", "2026-03-02T23:00:00Z..2026-03-03T00:00:00Z"]);
+        assert_eq!(
+            stderr(&out).trim(),
+            "error: --at 2030-01-01T00:00:00Z is outside the data, which covers 2026-03-02T00:00:00Z to 2026-03-03T00:00:00Z"
+        );
+        let out = why(
+            dir.path(),
+            &[
+                "--baseline",
+                "2026-03-02",
+                "--window",
+                "2026-03-02T23:00:00Z..2026-03-03T00:00:00Z",
+            ],
+        );
         assert_eq!(out.status.code(), Some(2));
-        assert!(stderr(&out).contains("--baseline: write FROM..TO"), "{}", stderr(&out));
-        let out = whyline(dir.path(), &["simulate", "--catalog", &catalog, "--fault", "checkout_cpu:step", "-o", "sim2"]);
+        assert!(
+            stderr(&out).contains("--baseline: write FROM..TO"),
+            "{}",
+            stderr(&out)
+        );
+        let out = whyline(
+            dir.path(),
+            &[
+                "simulate",
+                "--catalog",
+                &catalog,
+                "--fault",
+                "checkout_cpu:step",
+                "-o",
+                "sim2",
+            ],
+        );
         assert_eq!(out.status.code(), Some(2));
-        assert!(stderr(&out).contains("no metric `checkout_cpu` in the map: did you mean"), "{}", stderr(&out));
-        let out = whyline(dir.path(), &["simulate", "--catalog", &catalog, "--fault", "checkout_cpu_utilization:step", "-o", "sim"]);
-        assert_eq!(out.status.code(), Some(2), "existing files are not replaced without --force");
+        assert!(
+            stderr(&out).contains("no metric `checkout_cpu` in the map: did you mean"),
+            "{}",
+            stderr(&out)
+        );
+        let out = whyline(
+            dir.path(),
+            &[
+                "simulate",
+                "--catalog",
+                &catalog,
+                "--fault",
+                "checkout_cpu_utilization:step",
+                "-o",
+                "sim",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "existing files are not replaced without --force"
+        );
     }
 
     #[test]
     fn the_demo_runs_the_whole_story() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = whyline(dir.path(), &["demo", "--catalog", &repo_root().join("examples/shop").display().to_string(), "--output", "demo"]);
+        let out = whyline(
+            dir.path(),
+            &[
+                "demo",
+                "--catalog",
+                &repo_root().join("examples/shop").display().to_string(),
+                "--output",
+                "demo",
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let text = stdout(&out);
         assert!(text.contains("== 2. whyline check"));
         assert!(text.contains("3 business, 27 operational, 2 unexplained, 3 discard"));
-        assert!(text.contains("Most likely root cause: checkout_cpu_utilization"), "{text}");
+        assert!(
+            text.contains("Most likely root cause: checkout_cpu_utilization"),
+            "{text}"
+        );
     }
 }
