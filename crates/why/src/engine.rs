@@ -52,6 +52,10 @@ pub struct Windows {
     pub baseline: Range<usize>,
     /// The period to explain.
     pub incident: Range<usize>,
+    /// Two periods compared as distributions (quarter over quarter): causes
+    /// are ranked by the share of the change they account for, and shifts are
+    /// judged on medians. Otherwise an incident that starts at `incident.start`.
+    pub periods: bool,
 }
 
 /// The state of the asked metric.
@@ -152,6 +156,11 @@ struct Evidence {
     shares: HashMap<usize, f64>,
     /// Share its drivers predict in total.
     explained: f64,
+    /// Fitted response to each driver (units of this metric per unit of the driver).
+    coefficients: HashMap<usize, f64>,
+    /// The part of its move its drivers do not predict (median residual in
+    /// the incident), or its whole move when it has no fitted drivers.
+    own_shift: f64,
 }
 
 fn lag_points(lag_ms: u64, step_ms: i64) -> usize {
@@ -219,6 +228,7 @@ pub fn explain<'a>(
         return answer;
     };
     answer.at = at;
+    let explicit = windows.as_ref().is_some_and(|w| w.periods);
     let windows = windows.unwrap_or_else(|| find_windows(y, at, settings));
     if windows.baseline.len() < settings.min_segment || windows.incident.is_empty() {
         answer.reason = format!("not enough history before {at} to judge it");
@@ -237,9 +247,34 @@ pub fn explain<'a>(
         .end
         .saturating_sub(3)
         .max(windows.incident.start);
-    let observed = median(&y[tail_start..windows.incident.end]).unwrap_or(f64::NAN);
-    let incident_level = median(&y[windows.incident.clone()]).unwrap_or(observed);
-    let z_now = base.z(observed);
+    let incident_level = median(&y[windows.incident.clone()]).unwrap_or(f64::NAN);
+    let (observed, z_now) = if explicit {
+        // Two periods: compare their medians, against the standard error of a
+        // median (about 1.2533 sigma / sqrt(n), Kenney & Keeping 1962).
+        let n_base = base_values.iter().filter(|v| !v.is_nan()).count().max(1) as f64;
+        let n_incident = y[windows.incident.clone()]
+            .iter()
+            .filter(|v| !v.is_nan())
+            .count()
+            .max(1) as f64;
+        // A single point is its own median: its error is one sigma.
+        let factor = |n: f64| {
+            if n <= 1.0 {
+                1.0
+            } else {
+                std::f64::consts::FRAC_PI_2
+            }
+        };
+        let standard_error =
+            base.scale * (factor(n_base) / n_base + factor(n_incident) / n_incident).sqrt();
+        (
+            incident_level,
+            (incident_level - base.center) / standard_error.max(f64::MIN_POSITIVE),
+        )
+    } else {
+        let observed = median(&y[tail_start..windows.incident.end]).unwrap_or(f64::NAN);
+        (observed, base.z(observed))
+    };
     let (status, reason) = judge(
         metric.thresholds.as_ref().and_then(|t| t.red),
         metric.thresholds.as_ref().and_then(|t| t.amber),
@@ -321,10 +356,39 @@ fn rank<'a>(
             .is_some_and(|e| e.z_max >= settings.z_moved)
     };
 
+    // Counterfactual contribution to the target: the metric's own shift (what
+    // its drivers do not predict) carried up through the fitted responses
+    // (the total effect, summed over paths; a linear structural model).
+    let target_delta = target_evidence
+        .as_ref()
+        .map(|t| t.change.observed - t.change.baseline);
+    let mut total_effect: HashMap<usize, f64> = HashMap::new();
+    for &m in &upstream {
+        effect_on_target(
+            m,
+            target,
+            graph,
+            &evidence,
+            &mut total_effect,
+            &mut Vec::new(),
+        );
+    }
+    let contribution = |m: usize| -> Option<f64> {
+        let delta = target_delta.filter(|d| *d != 0.0 && d.is_finite())?;
+        let e = evidence.get(&m)?;
+        let share = total_effect.get(&m)? * e.own_shift / delta;
+        share.is_finite().then_some(share)
+    };
     // Root scores: residual where drivers were fitted, own z otherwise.
     let mut scores: HashMap<usize, (f64, bool)> = HashMap::new();
     for (&m, e) in &evidence {
         let mut score = e.residual.unwrap_or(e.z_max);
+        // Moving the target the other way, through the fitted responses,
+        // disqualifies a cause as much as a contradicting sign does.
+        let pushes_back = m != target && contribution(m).is_some_and(|c| c < -0.05);
+        if pushes_back {
+            score *= 0.3;
+        }
         let consistent = m == target
             || target_direction.is_none()
             || signs.get(&m).is_some_and(|set| {
@@ -332,6 +396,7 @@ fn rank<'a>(
                     .any(|s| Some(f64::from(*s) * e.direction) == target_direction)
             })
             || e.direction == 0.0;
+        let consistent = consistent && !pushes_back;
         if !consistent {
             score *= 0.3;
         }
@@ -354,8 +419,23 @@ fn rank<'a>(
             )
         })
         .collect();
+    let periods = windows.periods && target_delta.is_some_and(|d| d != 0.0 && d.is_finite());
+    if periods {
+        // Two periods: rank by the share of the target's change each metric's
+        // own shift accounts for (a distribution-change attribution, as
+        // DoWhy's `distribution_change`, Budhathoki et al., AISTATS 2021), for
+        // metrics whose own shift is significant.
+        for (&m, e) in &evidence {
+            let share = contribution(m).unwrap_or(0.0).max(0.0);
+            let own = e.residual.unwrap_or(e.z_max);
+            let weight = if own >= settings.z_moved { 1.0 } else { 0.3 };
+            if let Some(entry) = scores.get_mut(&m) {
+                entry.0 = 10.0 * share * weight;
+            }
+        }
+    }
     let mut adjusted: HashMap<usize, f64> = scores.iter().map(|(&m, &(s, _))| (m, s)).collect();
-    for &child in &upstream {
+    for &child in upstream.iter().filter(|_| !periods) {
         let Some(c) = evidence.get(&child) else {
             continue;
         };
@@ -369,8 +449,12 @@ fn rank<'a>(
             };
             let pushes = p.direction * edge.effect.sign() == c.direction;
             let share = c.shares.get(&driver).copied().unwrap_or(0.0);
-            let clear =
-                p.z_max >= settings.z_moved + 2.0 || (p.z_max >= settings.z_moved && share >= 0.3);
+            // The driver must be a candidate root itself (its own drivers do
+            // not explain it), not merely carried along by the same cause.
+            let own = scores.get(&driver).map_or(0.0, |(score, _)| *score);
+            let clear = own >= settings.z_moved
+                && (p.z_max >= settings.z_moved + 2.0
+                    || (p.z_max >= settings.z_moved && share >= 0.3));
             let lag = lag_points(edge.lag.as_millis(), settings.step_ms);
             let in_time = match (
                 starts.get(&driver).copied().flatten(),
@@ -400,7 +484,9 @@ fn rank<'a>(
         } else {
             breadcrumb(catalog, graph, target, m, &moved)
         };
-        let explained = if m == target {
+        let explained = if let Some(share) = contribution(m).filter(|_| m != target) {
+            share.clamp(0.0, 1.0)
+        } else if m == target {
             answer.unexplained
         } else {
             path.windows(2)
@@ -423,6 +509,40 @@ fn rank<'a>(
             consistent: scores.get(&m).is_some_and(|(_, c)| *c),
         });
     }
+}
+
+/// The total effect of a unit change of `m` on `target` through the fitted
+/// responses of the explored map (sum over paths of products). Memoised;
+/// `stack` breaks cycles (lagged feedback contributes nothing here).
+fn effect_on_target(
+    m: usize,
+    target: usize,
+    graph: &MetricGraph,
+    evidence: &HashMap<usize, Evidence>,
+    memo: &mut HashMap<usize, f64>,
+    stack: &mut Vec<usize>,
+) -> f64 {
+    if m == target {
+        return 1.0;
+    }
+    if let Some(v) = memo.get(&m) {
+        return *v;
+    }
+    if stack.contains(&m) {
+        return 0.0;
+    }
+    stack.push(m);
+    let mut total = 0.0;
+    for &child in graph.dependants_of(m) {
+        let Some(b) = evidence.get(&child).and_then(|c| c.coefficients.get(&m)) else {
+            continue;
+        };
+        let downstream = effect_on_target(child, target, graph, evidence, memo, stack);
+        total += b * downstream;
+    }
+    stack.pop();
+    memo.insert(m, total);
+    total
 }
 
 fn relative(baseline: f64, observed: f64) -> f64 {
@@ -496,6 +616,7 @@ fn find_windows(y: &[f64], at: usize, settings: &Settings) -> Windows {
     Windows {
         baseline: start.saturating_sub(settings.baseline).max(lo.min(start))..start,
         incident: start..end,
+        periods: false,
     }
 }
 
@@ -543,6 +664,30 @@ fn gather<'a>(
         }
     }
     let delta = level - base.center;
+    // Two periods: judge the shift of the median against its standard error
+    // (a single point is its own median, with one sigma of error).
+    let count =
+        |r: &Range<usize>| x[r.clone()].iter().filter(|v| !v.is_nan()).count().max(1) as f64;
+    let factor = |n: f64| {
+        if n <= 1.0 {
+            1.0
+        } else {
+            std::f64::consts::FRAC_PI_2
+        }
+    };
+    let (n_base, n_incident) = (count(&baseline), count(&incident));
+    let standard_error = (factor(n_base) / n_base + factor(n_incident) / n_incident).sqrt();
+    if windows.periods {
+        z_signed = delta / (base.scale * standard_error);
+        z_max = z_signed.abs();
+    }
+    // Responses are fitted on the baseline, or for two periods on all the
+    // history before the second one: more variation, better estimates.
+    let fit_range = if windows.periods {
+        0..incident.start.min(x.len())
+    } else {
+        baseline.clone()
+    };
     let change = Change {
         baseline: base.center,
         observed: level,
@@ -559,8 +704,8 @@ fn gather<'a>(
             .map(|t| at_or_nan(p, t as isize - lag))
             .collect();
         // A driver flat through the baseline carries no information to fit.
-        let flat = RobustBaseline::fit(&shifted[baseline.clone()]).is_none_or(|b| {
-            let (lo, hi) = shifted[baseline.clone()]
+        let flat = RobustBaseline::fit(&shifted[fit_range.clone()]).is_none_or(|b| {
+            let (lo, hi) = shifted[fit_range.clone()]
                 .iter()
                 .filter(|v| !v.is_nan())
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -575,23 +720,110 @@ fn gather<'a>(
     let mut residual = None;
     let mut shares = HashMap::new();
     let mut explained = 0.0;
+    let mut coefficients = HashMap::new();
+    let mut own_shift = delta;
     if !drivers.is_empty() {
-        let y_base = &x[baseline.clone()];
-        let columns: Vec<&[f64]> = drivers.iter().map(|(_, s)| &s[baseline.clone()]).collect();
-        if let Some(fit) = ols(&columns, y_base) {
+        let y_base = &x[fit_range.clone()];
+        let columns: Vec<&[f64]> = drivers.iter().map(|(_, s)| &s[fit_range.clone()]).collect();
+        let linear = ols(&columns, y_base);
+        // Business metrics often multiply (revenue = price x units): where
+        // everything is positive, a log-log fit (elasticities) is tried too and
+        // kept when it fits clearly better in relative terms.
+        let positive = y_base
+            .iter()
+            .chain(columns.iter().flat_map(|c| c.iter()))
+            .all(|v| v.is_nan() || *v > 0.0);
+        let logged = positive.then(|| {
+            let log_y: Vec<f64> = y_base.iter().map(|v| v.ln()).collect();
+            let log_columns: Vec<Vec<f64>> = columns
+                .iter()
+                .map(|c| c.iter().map(|v| v.ln()).collect())
+                .collect();
+            let refs: Vec<&[f64]> = log_columns.iter().map(Vec::as_slice).collect();
+            ols(&refs, &log_y)
+        });
+        let use_log = match (&linear, logged.as_ref().and_then(Option::as_ref)) {
+            (Some(lin), Some(log)) => {
+                log.sigma < 0.8 * lin.sigma / base.center.abs().max(f64::MIN_POSITIVE)
+            }
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        let fit = if use_log { logged.flatten() } else { linear };
+        let predict = |fit: &whyline_stats::Fit, row: &[f64]| -> f64 {
+            if use_log {
+                let logs: Vec<f64> = row.iter().map(|v| v.ln()).collect();
+                fit.predict(&logs).exp()
+            } else {
+                fit.predict(row)
+            }
+        };
+        if let Some(fit) = fit {
             let floor = (base.scale * 0.05).max(1e-9 * (1.0 + base.center.abs()));
-            let sigma = fit.sigma.max(floor);
+            // In log space sigma is relative: back to units at the baseline level.
+            let sigma = if use_log {
+                fit.sigma * base.center.abs()
+            } else {
+                fit.sigma
+            }
+            .max(floor);
             let mut worst: f64 = 0.0;
+            let mut residuals = Vec::new();
             for t in incident.clone() {
                 let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
                 if x[t].is_nan() || row.iter().any(|v| v.is_nan()) {
                     continue;
                 }
-                worst = worst.max(((x[t] - fit.predict(&row)) / sigma).abs());
+                let r = x[t] - predict(&fit, &row);
+                residuals.push(r);
+                worst = worst.max((r / sigma).abs());
             }
-            residual = Some(worst);
+            // The residual's own shift from the baseline period to the incident.
+            let base_residuals: Vec<f64> = baseline
+                .clone()
+                .filter_map(|t| {
+                    let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
+                    (!x[t].is_nan() && row.iter().all(|v| !v.is_nan()))
+                        .then(|| x[t] - predict(&fit, &row))
+                })
+                .collect();
+            own_shift =
+                median(&residuals).unwrap_or(delta) - median(&base_residuals).unwrap_or(0.0);
+            residual = Some(if windows.periods {
+                (own_shift / (sigma * standard_error)).abs()
+            } else {
+                worst
+            });
+            // Local responses in units: an elasticity e becomes e * y0 / x0.
+            let responses: Vec<f64> = drivers
+                .iter()
+                .zip(&fit.coefficients)
+                .map(|((_, s), b)| {
+                    if use_log {
+                        let x0 = median(&s[baseline.clone()]).unwrap_or(f64::NAN);
+                        b * base.center / x0
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            for ((d, _), b) in drivers.iter().zip(&responses) {
+                coefficients.insert(*d, *b);
+            }
+            if std::env::var_os("WHYLINE_DEBUG_FIT").is_some() {
+                eprintln!(
+                    "fit {} on {:?}: {:?} sigma {}",
+                    catalog.metrics[m].id,
+                    drivers
+                        .iter()
+                        .map(|(d, _)| catalog.metrics[*d].id.as_str())
+                        .collect::<Vec<_>>(),
+                    fit.coefficients,
+                    fit.sigma
+                );
+            }
             let mut predicted_total = 0.0;
-            for ((d, s), b) in drivers.iter().zip(&fit.coefficients) {
+            for ((d, s), b) in drivers.iter().zip(&responses) {
                 let moved = median(&s[incident.clone()]).unwrap_or(f64::NAN)
                     - median(&s[baseline.clone()]).unwrap_or(f64::NAN);
                 let contribution = b * moved;
@@ -614,5 +846,7 @@ fn gather<'a>(
         residual,
         shares,
         explained,
+        coefficients,
+        own_shift,
     })
 }

@@ -224,6 +224,7 @@ fn explicit_windows_compare_two_periods() {
     let windows = Windows {
         baseline: 0..1200,
         incident: START..POINTS,
+        periods: false,
     };
     let e = explain(
         &catalog,

@@ -137,6 +137,7 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
     let windows = explicit.map(|(b, w)| Windows {
         baseline: grid.indices(b),
         incident: grid.indices(w),
+        periods: true,
     });
     if let Some(w) = &windows {
         if w.baseline.is_empty() || w.incident.is_empty() {
