@@ -339,6 +339,12 @@ fn public_datasets() {
                 .filter(|c| c.name.contains(&format!("-{fault}/")))
             {
                 let (o, n, b) = rank_case(case, find_time);
+                if std::env::var_os("WHYLINE_DEBUG").is_some()
+                    && service_rank(&o, &case.truth[0]) != Some(0)
+                    && !find_time
+                {
+                    eprintln!("{}: {:?}", case.name, &o[..o.len().min(5)]);
+                }
                 ours.push(service_rank(&o, &case.truth[0]));
                 nsigma.push(service_rank(&n, &case.truth[0]));
                 baro.push(service_rank(&b, &case.truth[0]));

@@ -28,6 +28,11 @@ pub struct Settings {
     pub step_ms: i64,
     /// How many causes to report at most.
     pub max_causes: usize,
+    /// Moves smaller than this share of a metric's level do not count as
+    /// moves, however flat its baseline: a practical-significance floor on
+    /// the robust scale (1% by default), so a near-constant gauge that steps
+    /// by a few bytes does not outrank a real fault.
+    pub min_relative_move: f64,
 }
 
 impl Default for Settings {
@@ -41,6 +46,7 @@ impl Default for Settings {
             z_moved: 3.0,
             step_ms: 60_000,
             max_causes: 5,
+            min_relative_move: 0.01,
         }
     }
 }
@@ -236,7 +242,7 @@ pub fn explain<'a>(
     }
     let metric = &catalog.metrics[target];
     let base_values = &y[windows.baseline.clone()];
-    let Some(base) = RobustBaseline::fit(base_values) else {
+    let Some(base) = RobustBaseline::fit(base_values).map(|b| floored(b, settings)) else {
         answer.reason = "no data in the baseline".to_string();
         return answer;
     };
@@ -545,6 +551,14 @@ fn effect_on_target(
     total
 }
 
+/// Applies the practical-significance floor to a baseline's scale.
+fn floored(mut base: RobustBaseline, settings: &Settings) -> RobustBaseline {
+    base.scale = base
+        .scale
+        .max(base.center.abs() * settings.min_relative_move);
+    base
+}
+
 fn relative(baseline: f64, observed: f64) -> f64 {
     if baseline == 0.0 {
         f64::NAN
@@ -649,7 +663,7 @@ fn gather<'a>(
 ) -> Option<Evidence> {
     let baseline = windows.baseline.start.min(x.len())..windows.baseline.end.min(x.len());
     let incident = windows.incident.start.min(x.len())..windows.incident.end.min(x.len());
-    let base = RobustBaseline::fit(&x[baseline.clone()])?;
+    let base = floored(RobustBaseline::fit(&x[baseline.clone()])?, settings);
     let level = median(&x[incident.clone()])?;
     let mut z_max: f64 = 0.0;
     let mut z_signed = 0.0;

@@ -354,6 +354,10 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
             for (depth, pair) in top.path.windows(2).enumerate() {
                 let (child, driver) = (pair[0], pair[1]);
                 share *= e.shares.get(&(child, driver)).copied().unwrap_or(0.0);
+                if driver == top.metric {
+                    // The root's share is the counterfactual one of the headline.
+                    share = top.explained;
+                }
                 let indent = "   ".repeat(depth + 1);
                 let moved = e
                     .moves
