@@ -57,6 +57,7 @@ pub fn mean_shift_after(x: &[f64], min_size: usize, earliest: usize) -> Option<M
     }
     let total = prefix[n];
     let mut best: Option<(usize, f64)> = None;
+    #[allow(clippy::needless_range_loop)] // k is the split point, not just an index
     for k in min_size.max(earliest)..=n - min_size {
         let (n1, n2) = (k as f64, (n - k) as f64);
         let (m1, m2) = (prefix[k] / n1, (total - prefix[k]) / n2);

@@ -58,7 +58,7 @@ pub fn ols(columns: &[&[f64]], y: &[f64]) -> Option<Fit> {
         let values: Vec<f64> = rows.iter().map(|&i| column[i]).collect();
         let mean = values.iter().sum::<f64>() / n as f64;
         let scale = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-        if !(scale > 0.0) || !scale.is_finite() {
+        if scale.is_nan() || scale <= 0.0 || !scale.is_finite() {
             return None;
         }
         means[j + 1] = mean;

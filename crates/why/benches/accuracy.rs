@@ -168,6 +168,17 @@ fn simulated_suite(
             None,
             &Settings::default(),
         );
+        let reachable = catalog
+            .index_of(truth)
+            .is_some_and(|t| graph.upstream(target_metric).contains(&t));
+        if std::env::var_os("WHYLINE_DEBUG").is_some()
+            && answer
+                .causes
+                .first()
+                .is_some_and(|c| catalog.metrics[c.metric].id != truth)
+        {
+            eprintln!("reachable in the written map: {reachable}");
+        }
         if std::env::var_os("WHYLINE_DEBUG").is_some()
             && answer
                 .causes
