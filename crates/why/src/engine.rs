@@ -33,6 +33,9 @@ pub struct Settings {
     /// the robust scale (1% by default), so a near-constant gauge that steps
     /// by a few bytes does not outrank a real fault.
     pub min_relative_move: f64,
+    /// Points per season (a day, a week) when the data may be seasonal; the
+    /// engine adjusts for it only where two seasons of history show it.
+    pub season: Option<usize>,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             step_ms: 60_000,
             max_causes: 5,
             min_relative_move: 0.01,
+            season: None,
         }
     }
 }
@@ -186,6 +190,98 @@ fn at_or_nan(x: &[f64], i: isize) -> f64 {
 /// `series(m)` returns metric `m` aligned on the common grid (`NaN` = no
 /// data), or `None` when it could not be read.
 pub fn explain<'a>(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    series: &dyn Fn(usize) -> Option<&'a [f64]>,
+    target: usize,
+    at: Option<usize>,
+    windows: Option<Windows>,
+    settings: &Settings,
+) -> Explanation {
+    let Some(period) = settings.season.filter(|p| *p >= 2) else {
+        return explain_raw(catalog, graph, series, target, at, windows, settings);
+    };
+    // Seasonal data: compare each point with the same time of the previous
+    // seasons, not with the hour before. The profile is learnt only from data
+    // before the incident could have started.
+    let length = series(target).map_or(0, <[f64]>::len);
+    let cut = match &windows {
+        Some(w) => w.incident.start,
+        None => {
+            at.unwrap_or(length.saturating_sub(1))
+                .saturating_sub(settings.search)
+                + 1
+        }
+    };
+    let mut adjusted: HashMap<usize, Vec<f64>> = HashMap::new();
+    let mut any = false;
+    for m in graph.upstream(target) {
+        if let Some(x) = series(m) {
+            let (values, seasonal) = deseasonalize(x, period, cut.min(x.len()));
+            any |= seasonal && m == target;
+            adjusted.insert(m, values);
+        }
+    }
+    if !any {
+        return explain_raw(catalog, graph, series, target, at, windows, settings);
+    }
+    let adjusted_series = |m: usize| adjusted.get(&m).map(Vec::as_slice);
+    let mut answer = explain_raw(
+        catalog,
+        graph,
+        &adjusted_series,
+        target,
+        at,
+        windows,
+        settings,
+    );
+    answer
+        .reason
+        .push_str(" (against the same time of previous days)");
+    answer
+}
+
+/// Removes a repeating profile of `period` points learnt from `x[..cut]`
+/// (the median at each phase, over at least two seasons), keeping the level.
+/// Returns the series unchanged, and `false`, when there is too little history
+/// or the profile explains under a quarter of the variance: subtracting a
+/// noisy profile would only add noise.
+fn deseasonalize(x: &[f64], period: usize, cut: usize) -> (Vec<f64>, bool) {
+    if cut < 2 * period {
+        return (x.to_vec(), false);
+    }
+    let profile: Vec<f64> = (0..period)
+        .map(|phase| {
+            let same: Vec<f64> = (phase..cut).step_by(period).map(|t| x[t]).collect();
+            median(&same).unwrap_or(f64::NAN)
+        })
+        .collect();
+    let level = median(&profile).unwrap_or(0.0);
+    let history = &x[..cut];
+    let mean = history.iter().filter(|v| !v.is_nan()).sum::<f64>()
+        / history.iter().filter(|v| !v.is_nan()).count().max(1) as f64;
+    let total: f64 = history
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| (v - mean).powi(2))
+        .sum();
+    let explained: f64 = (0..cut)
+        .filter(|&t| !x[t].is_nan() && !profile[t % period].is_nan())
+        .map(|t| (profile[t % period] - level).powi(2))
+        .sum();
+    if total <= 0.0 || explained < 0.25 * total {
+        return (x.to_vec(), false);
+    }
+    let values = x
+        .iter()
+        .enumerate()
+        .map(|(t, v)| v - profile[t % period] + level)
+        .collect();
+    (values, true)
+}
+
+/// [`explain`] on series taken as they are.
+fn explain_raw<'a>(
     catalog: &Catalog,
     graph: &MetricGraph,
     series: &dyn Fn(usize) -> Option<&'a [f64]>,

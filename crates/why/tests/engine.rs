@@ -238,3 +238,72 @@ fn explicit_windows_compare_two_periods() {
     assert_eq!(e.windows, Some(windows));
     assert_eq!(ids(&catalog, &e)[0], "checkout_cpu_utilization");
 }
+
+/// A strong daily cycle (busy office hours): the morning jump is normal for
+/// that time of day, a smaller jump at night is not. The naive baseline (the hours before) gets
+/// both wrong; the seasonal one gets both right.
+#[test]
+fn seasonality_separates_the_daily_peak_from_a_night_time_incident() {
+    let catalog = whyline_catalog::parse(vec![whyline_catalog::SourceFile {
+        path: "t.yaml".into(),
+        text: "version: 1\nmetrics:\n  - { id: latency, layer: service, good: lower, owner: t, drivers: [{ metric: cpu, effect: increases }] }\n  - { id: cpu, layer: system, owner: t }\n".to_string(),
+    }])
+    .catalog;
+    let graph = MetricGraph::new(&catalog);
+    let day = 1440usize;
+    let mut state = 12345u64;
+    let mut noise = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 2.0
+    };
+    let office = |t: usize| {
+        if (540..1020).contains(&(t % day)) {
+            1.0
+        } else {
+            0.0
+        }
+    };
+    let cpu: Vec<f64> = (0..4 * day)
+        .map(|t| 30.0 + 40.0 * office(t) + noise())
+        .collect();
+    let mut latency: Vec<f64> = (0..4 * day)
+        .map(|t| 100.0 + 2.0 * cpu[t] + noise())
+        .collect();
+    let night = 3 * day + 1200; // 20:00 on the fourth day
+    for v in &mut latency[night..night + 30] {
+        *v += 25.0;
+    }
+    let series = |m: usize| {
+        Some(if m == 0 {
+            latency.as_slice()
+        } else {
+            cpu.as_slice()
+        })
+    };
+    let peak = 3 * day + 560; // 09:20 on the fourth day
+    let naive = Settings::default();
+    let seasonal = Settings {
+        season: Some(day),
+        ..Settings::default()
+    };
+    let ask = |at: usize, s: &Settings| explain(&catalog, &graph, &series, 0, Some(at), None, s);
+    assert_eq!(
+        ask(peak, &naive).status,
+        Status::Red,
+        "without seasonality the office-hours jump looks like an incident"
+    );
+    assert_eq!(
+        ask(peak, &seasonal).status,
+        Status::Green,
+        "{}",
+        ask(peak, &seasonal).reason
+    );
+    let incident = ask(night + 20, &seasonal);
+    assert_eq!(incident.status, Status::Red, "{}", incident.reason);
+    assert_eq!(
+        catalog.metrics[incident.causes[0].metric].id, "latency",
+        "cpu is calm for the time of day: latency moved on its own"
+    );
+}

@@ -149,8 +149,11 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         }
     }
     let at_index = at_index.or_else(|| windows.as_ref().map(|w| w.incident.end - 1));
+    // Daily seasonality is used where two days of history show it.
+    let day = 86_400_000;
     let settings = Settings {
         step_ms: grid.step,
+        season: (day % grid.step == 0 && grid.step < day).then(|| (day / grid.step) as usize),
         ..Settings::default()
     };
     let by_metric: HashMap<usize, &[f64]> = data
