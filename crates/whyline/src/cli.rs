@@ -87,7 +87,7 @@ pub(crate) struct SimulateArgs {
     #[command(flatten)]
     pub(crate) catalog: CatalogArg,
     /// Draw a random layered map instead of using the catalog: BUSINESS,SERVICE,SYSTEM metric counts.
-    #[arg(long, value_name = "B,S,Y", value_delimiter = ',', num_args = 3)]
+    #[arg(long, value_name = "B,S,Y", value_delimiter = ',')]
     pub(crate) random: Vec<usize>,
     /// Fault to inject, METRIC:KIND[:SIZE] with KIND step|ramp|spike and SIZE in
     /// standard units (default 8); repeat for several.

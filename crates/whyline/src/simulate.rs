@@ -55,6 +55,12 @@ pub(crate) fn simulate(
             let map = random_map(*b, *s, *y, 4, MapFlaws::default(), args.seed);
             (map.model, Some(map.catalog_yaml))
         }
+        ([_, ..], _) => {
+            return Err(
+                "--random takes three counts: BUSINESS,SERVICE,SYSTEM, e.g. --random 3,10,14"
+                    .to_string(),
+            );
+        }
         (_, Some(catalog)) => (
             Model::from_catalog(catalog, args.seed).map_err(|e| e.to_string())?,
             None,
