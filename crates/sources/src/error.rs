@@ -118,6 +118,20 @@ pub enum SourceError {
         /// The database's message.
         message: String,
     },
+    /// The window and step would make an absurdly long series.
+    #[error(
+        "the data spans {from} to {to}; at a {step_ms} ms step that is {points} points per metric, more than whyline aligns: give --from/--to (or --at) to narrow the window, or a larger --step; a stray timestamp far from the others also causes this"
+    )]
+    TooManyPoints {
+        /// Window start.
+        from: String,
+        /// Window end.
+        to: String,
+        /// The step.
+        step_ms: i64,
+        /// Points it would take.
+        points: usize,
+    },
     /// The metric has no source and no --data file was given.
     #[error("no `source:` in the catalog and no --data file: add a `source:` or pass --data FILE")]
     NoSource,

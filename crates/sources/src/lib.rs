@@ -29,6 +29,9 @@ use whyline_series::{
 
 pub use error::SourceError;
 
+/// The most points one aligned series may have (about 23 days of 1 s data).
+pub const MAX_GRID_POINTS: usize = 2_000_000;
+
 /// How much data to read, from where, and how patiently.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -605,6 +608,28 @@ fn assemble(
     // Anchored at the window's start: exactly the times a Prometheus range
     // query returns, and a regular file's own rows, which then need no copy.
     let grid = Grid::anchored(range, step);
+    if grid.len > MAX_GRID_POINTS {
+        // One stray timestamp (1970 in a 2026 file) or a tiny --step would
+        // otherwise ask for gigabytes per metric: say so instead.
+        let error = SourceError::TooManyPoints {
+            from: format_time(range.start),
+            to: format_time(range.end),
+            step_ms: step,
+            points: grid.len,
+        };
+        for (id, _) in obtained {
+            missing.push(Missing {
+                metric: id.clone(),
+                source: describe_source(catalog, &id, options),
+                error: error.clone(),
+            });
+        }
+        missing.sort_by(|a, b| a.metric.cmp(&b.metric));
+        return DataSet {
+            missing,
+            ..DataSet::default()
+        };
+    }
     let mut series = BTreeMap::new();
     let mut repairs_by_metric = BTreeMap::new();
     // Per shared timestamp vector: (already on the grid, strictly increasing).

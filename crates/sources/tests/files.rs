@@ -366,3 +366,25 @@ fn large_csv_read_in_parallel_keeps_order_and_line_numbers() {
         data.missing
     );
 }
+
+#[test]
+fn a_stray_timestamp_does_not_allocate_gigabytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "stray.csv",
+        b"timestamp,cpu\n1970-01-01T00:00:00Z,1\n2026-03-02T20:00:00Z,2\n2026-03-02T20:00:01Z,3\n",
+    );
+    let data = read(&path, &["cpu"]);
+    let error = error_of(&data, "cpu");
+    assert!(
+        matches!(error, SourceError::TooManyPoints { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("the data spans 1970-01-01T00:00:00Z to 2026-03-02T20:00:01.001Z"),
+        "{error}"
+    );
+}

@@ -47,6 +47,13 @@ pub(crate) fn simulate(
     catalog: Option<&Catalog>,
 ) -> Result<(PathBuf, String), String> {
     let start_ms = parse_time(&args.start).map_err(|e| format!("--start: {e}"))?;
+    if args.points > whyline_sources::MAX_GRID_POINTS {
+        return Err(format!(
+            "--points {} is more than the {} points whyline aligns per metric",
+            args.points,
+            whyline_sources::MAX_GRID_POINTS
+        ));
+    }
     if args.points < 10 || args.fault_age >= args.points {
         return Err("--points must be at least 10 and larger than --fault-age".to_string());
     }
