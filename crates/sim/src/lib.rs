@@ -378,11 +378,20 @@ pub fn random_map(
             let mut parents: Vec<Edge> = Vec::new();
             for _ in 0..k {
                 // Mostly the layer below; sometimes an earlier metric of the same layer.
-                let pick = if own_start > same_from && rng.random_bool(0.25) {
+                let mut pick = if own_start > same_from && rng.random_bool(0.25) {
                     rng.random_range(same_from..own_start)
                 } else {
                     rng.random_range(from.clone())
                 };
+                // Services mostly depend on themselves: most drivers come from
+                // the same service (names carry it: `svc{k}_...`).
+                if rng.random_bool(0.7) {
+                    let prefix = format!("svc{}_", i % services);
+                    let same: Vec<usize> = from.clone().filter(|&j| nodes[j].id.starts_with(&prefix)).collect();
+                    if !same.is_empty() {
+                        pick = same[rng.random_range(0..same.len())];
+                    }
+                }
                 if parents.iter().any(|e| e.from == pick) {
                     continue;
                 }
