@@ -387,7 +387,10 @@ pub fn random_map(
                 // the same service (names carry it: `svc{k}_...`).
                 if rng.random_bool(0.7) {
                     let prefix = format!("svc{}_", i % services);
-                    let same: Vec<usize> = from.clone().filter(|&j| nodes[j].id.starts_with(&prefix)).collect();
+                    let same: Vec<usize> = from
+                        .clone()
+                        .filter(|&j| nodes[j].id.starts_with(&prefix))
+                        .collect();
                     if !same.is_empty() {
                         pick = same[rng.random_range(0..same.len())];
                     }
