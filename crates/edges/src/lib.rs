@@ -352,6 +352,7 @@ pub fn analyse<'a>(
         );
         let downstream = graph.downstream(child);
         let z = context(child, None);
+        #[allow(clippy::needless_range_loop)] // cand is a metric position used in several tables
         for cand in 0..n {
             let m = &catalog.metrics[cand];
             if cand == child

@@ -51,6 +51,50 @@ pub(crate) enum Command {
     Simulate(SimulateArgs),
     /// The whole story on the example shop: simulate a CPU fault, check the map, ask why revenue is red.
     Demo(DemoArgs),
+    /// Check declared drivers against the data, and suggest missing ones.
+    ///
+    /// For every declared edge: does the data support it (sign, strength, lag)
+    /// or contradict it? And which edges are probably missing, as YAML ready to
+    /// paste into the right team's file. Never edits the catalog: `--apply`
+    /// writes the suggestions to a separate review file.
+    Edges(EdgesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EdgesFormat {
+    /// Tables and advice for people.
+    Human,
+    /// The machine-readable report.
+    Json,
+    /// Only the suggested drivers, as YAML snippets.
+    Yaml,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct EdgesArgs {
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Read every metric from this CSV or Parquet file instead of its `source:`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// Window start (RFC 3339 or Unix seconds) [default: all the data in --data].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) from: Option<String>,
+    /// Window end [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) to: Option<String>,
+    /// Window as a length ending at --to, e.g. 30d.
+    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
+    pub(crate) since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EdgesFormat::Human)]
+    pub(crate) format: EdgesFormat,
+    /// Write the suggestions to this review file (never into the catalog).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) apply: Option<std::path::PathBuf>,
+    /// Replace an existing review file (the old one is kept as FILE.bak).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, clap::Args)]

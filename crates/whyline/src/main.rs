@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod diagnostics;
+mod edges;
 mod git;
 mod graph;
 mod output;
@@ -82,6 +83,10 @@ fn main() -> ExitCode {
         },
         Command::Simulate(args) => simulate::run(args),
         Command::Demo(args) => simulate::demo(args),
+        Command::Edges(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => edges::run(args, &checked),
+            Err(code) => return code,
+        },
     };
     ExitCode::from(match outcome {
         Outcome::Ok => 0,

@@ -821,3 +821,130 @@ mod why {
         );
     }
 }
+
+mod edges {
+    use super::*;
+
+    /// A random map's data, with the catalog then edited: one sign flipped,
+    /// one same-service edge removed.
+    fn edited_map() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = whyline(
+            dir.path(),
+            &[
+                "simulate", "--random", "3,10,14", "--seed", "5", "-o", "sim",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let path = dir.path().join("sim/metrics/sim.yaml");
+        let text = std::fs::read_to_string(&path).expect("catalog");
+        let flipped = "      - { metric: svc3_system_11, effect: decreases, lag: 2m }\n";
+        let removed = "      - { metric: svc0_system_8, effect: decreases }\n";
+        assert!(
+            text.contains(flipped) && text.contains(removed),
+            "the seed's map changed:\n{text}"
+        );
+        let text = text
+            .replacen(
+                flipped,
+                "      - { metric: svc3_system_11, effect: increases, lag: 2m }\n",
+                1,
+            )
+            .replacen(removed, "", 1);
+        std::fs::write(&path, text).expect("write");
+        dir
+    }
+
+    #[test]
+    fn a_flipped_sign_is_contradicted_and_a_removed_edge_suggested() {
+        let dir = edited_map();
+        let out = whyline(
+            dir.path(),
+            &[
+                "edges",
+                "--catalog",
+                "sim/metrics",
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a contradicted edge fails the command: {}",
+            stderr(&out)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let declared = report["declared"].as_array().expect("declared");
+        for d in declared {
+            for key in ["from", "to", "effect", "verdict", "estimate", "lag"] {
+                assert!(d.get(key).is_some(), "{key} missing in {d}");
+            }
+        }
+        let flipped = declared
+            .iter()
+            .find(|d| d["from"] == "svc3_system_11" && d["to"] == "svc0_service_0")
+            .expect("edge");
+        assert_eq!(flipped["verdict"], "contradicted");
+        assert!(flipped["estimate"].as_f64().unwrap_or(0.0) < -0.3);
+        assert_eq!(flipped["lag"], "2m");
+        let others = declared
+            .iter()
+            .filter(|d| d["verdict"] == "supported")
+            .count();
+        assert_eq!(others, declared.len() - 1, "every true edge is supported");
+        let suggested = report["suggested"].as_array().expect("suggested");
+        assert_eq!(suggested.len(), 1, "{suggested:?}");
+        assert_eq!(suggested[0]["from"], "svc0_system_8");
+        assert_eq!(suggested[0]["to"], "svc0_service_0");
+        assert_eq!(suggested[0]["effect"], "decreases");
+        assert!(suggested[0]["strength"].as_f64().unwrap_or(0.0) > 0.5);
+    }
+
+    #[test]
+    fn apply_writes_a_review_file_and_never_the_catalog() {
+        let dir = edited_map();
+        let before = std::fs::read(dir.path().join("sim/metrics/sim.yaml")).expect("catalog");
+        let out = whyline(
+            dir.path(),
+            &[
+                "edges",
+                "--catalog",
+                "sim/metrics",
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "yaml",
+                "--apply",
+                "review.yaml",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read(dir.path().join("sim/metrics/sim.yaml")).expect("catalog"),
+            before
+        );
+        let review = std::fs::read_to_string(dir.path().join("review.yaml")).expect("review file");
+        assert!(review.contains("      - { metric: svc0_system_8, effect: decreases, why: \"suggested by whyline edges"), "{review}");
+        assert!(review.contains("# for sim/metrics/sim.yaml"));
+        let again = whyline(
+            dir.path(),
+            &[
+                "edges",
+                "--catalog",
+                "sim/metrics",
+                "--data",
+                "sim/data.csv",
+                "--apply",
+                "review.yaml",
+            ],
+        );
+        assert_eq!(
+            again.status.code(),
+            Some(2),
+            "an existing review file is not replaced without --force"
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! `whyline edges`: declared drivers against the data, and missing ones.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use whyline_catalog::{Catalog, Checked as CheckedCatalog, Duration, Effect};
+use whyline_edges::{Report, Settings, Verdict, analyse};
+use whyline_map::MetricGraph;
+use whyline_sources::{Options, Quiet, fetch};
+
+use crate::cli::{EdgesArgs, EdgesFormat};
+use crate::output::write_file;
+use crate::{Outcome, diagnostics, pull};
+
+fn lag_text(points: usize, step_ms: i64) -> String {
+    Duration::from_millis((points as i64 * step_ms).max(0) as u64).to_string()
+}
+
+/// Runs the command.
+pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
+    let catalog = &checked.catalog;
+    if !checked.is_valid() {
+        eprint!(
+            "{}",
+            diagnostics::render_human(catalog, &checked.diagnostics)
+        );
+        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
+        return Outcome::Invalid;
+    }
+    let range = if args.from.is_some() || args.since.is_some() {
+        match pull::window(
+            args.from.as_deref(),
+            args.to.as_deref(),
+            args.since.as_deref(),
+        ) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Outcome::Invalid;
+            }
+        }
+    } else {
+        None
+    };
+    let ids: Vec<String> = catalog.metrics.iter().map(|m| m.id.clone()).collect();
+    let options = Options {
+        range,
+        data_file: args.data.clone(),
+        ..Options::default()
+    };
+    let data = fetch(catalog, &ids, &options, &Quiet);
+    let Some(grid) = data.grid else {
+        eprintln!(
+            "error: no data could be read; give --data FILE or a window for the catalog's sources"
+        );
+        for m in &data.missing {
+            eprintln!("  missing: {m}");
+        }
+        return Outcome::Invalid;
+    };
+    let graph = MetricGraph::new(catalog);
+    let by_metric: HashMap<usize, &[f64]> = data
+        .series
+        .iter()
+        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
+        .collect();
+    let series = |m: usize| by_metric.get(&m).copied();
+    let report = analyse(catalog, &graph, &series, grid.step, &Settings::default());
+    let yaml = snippets(catalog, &report, grid.step);
+    match args.format {
+        EdgesFormat::Json => match serde_json::to_string_pretty(&json(catalog, &report, grid.step))
+        {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("error: cannot encode JSON: {e}"),
+        },
+        EdgesFormat::Yaml => print!("{yaml}"),
+        EdgesFormat::Human => print!("{}", human(catalog, &report, grid.step, &yaml)),
+    }
+    for m in &data.missing {
+        eprintln!("  missing: {m}");
+    }
+    if let Some(path) = &args.apply {
+        let text = format!(
+            "# Suggested by `whyline edges`: review, then copy the drivers you agree with into the catalog.\n# Nothing here is read by whyline.\n{yaml}"
+        );
+        if let Err(e) = write_file(path, text.as_bytes(), args.force) {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
+        eprintln!(
+            "wrote {} suggestion{} to {}",
+            report.suggested.len(),
+            if report.suggested.len() == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
+    let doubtful = report
+        .declared
+        .iter()
+        .any(|c| c.verdict == Verdict::Contradicted);
+    if doubtful {
+        Outcome::Fails
+    } else {
+        Outcome::Ok
+    }
+}
+
+fn effect_str(e: Effect) -> &'static str {
+    e.as_str()
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some((v * 1000.0).round() / 1000.0)
+}
+
+fn json(catalog: &Catalog, report: &Report, step_ms: i64) -> serde_json::Value {
+    let id = |m: usize| catalog.metrics[m].id.clone();
+    serde_json::json!({
+        "declared": report.declared.iter().map(|c| serde_json::json!({
+            "from": id(c.from),
+            "to": id(c.to),
+            "effect": effect_str(c.effect),
+            "verdict": c.verdict.as_str(),
+            "estimate": finite(c.estimate),
+            "lag": (c.verdict != Verdict::NoData).then(|| lag_text(c.lag, step_ms)),
+            "p_value": finite(c.p_value),
+            "q_value": finite(c.q_value),
+        })).collect::<Vec<_>>(),
+        "suggested": report.suggested.iter().map(|s| serde_json::json!({
+            "from": id(s.from),
+            "to": id(s.to),
+            "effect": effect_str(s.effect),
+            "lag": lag_text(s.lag, step_ms),
+            "strength": finite(s.strength),
+            "q_value": finite(s.q_value),
+            "file": catalog.path_of(&catalog.metrics[s.to].location).map(|p| p.display().to_string()),
+            "owner": catalog.metrics[s.to].owner,
+        })).collect::<Vec<_>>(),
+        "candidates_tested": report.candidates_tested,
+    })
+}
+
+/// Ready-to-paste drivers, grouped by the file (and team) of the driven metric.
+fn snippets(catalog: &Catalog, report: &Report, step_ms: i64) -> String {
+    let mut by_file: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for s in &report.suggested {
+        let to = &catalog.metrics[s.to];
+        let file = catalog
+            .path_of(&to.location)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let lag = if s.lag == 0 {
+            String::new()
+        } else {
+            format!(", lag: {}", lag_text(s.lag, step_ms))
+        };
+        by_file.entry(file).or_default().entry(to.id.clone()).or_default().push(format!(
+            "      - {{ metric: {}, effect: {}{lag}, why: \"suggested by whyline edges: partial correlation {:.2}\" }}",
+            catalog.metrics[s.from].id,
+            effect_str(s.effect),
+            s.strength
+        ));
+    }
+    let mut out = String::new();
+    for (file, metrics) in by_file {
+        let _ = writeln!(out, "# for {file}");
+        for (metric, lines) in metrics {
+            let owner = catalog
+                .metric(&metric)
+                .and_then(|m| m.owner.as_deref())
+                .unwrap_or("no owner");
+            let _ = writeln!(
+                out,
+                "#   metric {metric} (owner {owner}): add under its `drivers:`\n  - id: {metric}\n    drivers:"
+            );
+            for line in lines {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    out
+}
+
+fn human(catalog: &Catalog, report: &Report, step_ms: i64, yaml: &str) -> String {
+    let id = |m: usize| catalog.metrics[m].id.as_str();
+    let mut out = String::new();
+    let count = |v: Verdict| report.declared.iter().filter(|c| c.verdict == v).count();
+    let _ = writeln!(
+        out,
+        "{} declared edges: {} supported, {} contradicted, {} unsupported, {} without data\n",
+        report.declared.len(),
+        count(Verdict::Supported),
+        count(Verdict::Contradicted),
+        count(Verdict::Unsupported),
+        count(Verdict::NoData)
+    );
+    for c in report
+        .declared
+        .iter()
+        .filter(|c| c.verdict == Verdict::Contradicted)
+    {
+        let _ = writeln!(
+            out,
+            "  CONTRADICTED  {} -> {}: the catalog says `{}`, the data shows the opposite (partial correlation {:+.2} at lag {}): check this edge",
+            id(c.from),
+            id(c.to),
+            c.effect.as_str(),
+            c.estimate,
+            lag_text(c.lag, step_ms)
+        );
+    }
+    for c in report
+        .declared
+        .iter()
+        .filter(|c| c.verdict == Verdict::Unsupported)
+    {
+        let _ = writeln!(
+            out,
+            "  unsupported   {} -> {}: no significant effect (partial correlation {:+.2}, q = {:.2})",
+            id(c.from),
+            id(c.to),
+            c.estimate,
+            c.q_value
+        );
+    }
+    if report.suggested.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNo missing edge stands out ({} candidates tested).",
+            report.candidates_tested
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\n{} probable missing edges ({} candidates tested):",
+            report.suggested.len(),
+            report.candidates_tested
+        );
+        for s in &report.suggested {
+            let _ = writeln!(
+                out,
+                "  {} {} {} (lag {}, partial correlation {:.2})",
+                id(s.from),
+                if s.effect == Effect::Increases {
+                    "increases"
+                } else {
+                    "decreases"
+                },
+                id(s.to),
+                lag_text(s.lag, step_ms),
+                s.strength
+            );
+        }
+        let _ = writeln!(out, "\nReady to paste:\n{yaml}");
+    }
+    out
+}
