@@ -25,6 +25,7 @@ struct Totals {
     flipped: usize,
     flipped_found: usize,
     seconds: f64,
+    reference: Option<String>,
 }
 
 fn one(business: usize, service: usize, system: usize, seed: u64, reference: bool) -> Totals {
@@ -109,7 +110,7 @@ fn one(business: usize, service: usize, system: usize, seed: u64, reference: boo
         }
     }
     if reference {
-        run_reference(&catalog, &columns, &truth, &written, seed);
+        totals.reference = Some(run_reference(&catalog, &columns, &truth, &written, seed));
     }
     totals
 }
