@@ -88,6 +88,7 @@ fn one(business: usize, service: usize, system: usize, seed: u64, reference: boo
         flipped: 0,
         flipped_found: 0,
         seconds,
+        reference: None,
     };
     for s in &report.suggested {
         let key = (id(s.from), id(s.to));
@@ -122,7 +123,7 @@ fn run_reference(
     truth: &HashMap<(String, String), f64>,
     written: &HashSet<(String, String)>,
     seed: u64,
-) {
+) -> String {
     let dir = std::env::temp_dir().join(format!("whyline-edges-{seed}"));
     let _ = std::fs::create_dir_all(&dir);
     let mut csv = catalog
@@ -156,8 +157,17 @@ fn run_reference(
         .arg(&dir)
         .output()
     {
-        Ok(out) => print!("      {}", String::from_utf8_lossy(&out.stdout)),
-        Err(e) => println!("      reference skipped: {e}"),
+        Ok(out) if out.status.success() => {
+            format!("      {}", String::from_utf8_lossy(&out.stdout).trim())
+        }
+        Ok(out) => format!(
+            "      reference failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ),
+        Err(e) => format!("      reference skipped: {e}"),
     }
 }
 
@@ -174,6 +184,7 @@ fn main() {
         flipped: 0,
         flipped_found: 0,
         seconds: 0.0,
+        reference: None,
     };
     let maps = 5;
     for seed in 0..maps {
