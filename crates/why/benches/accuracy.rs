@@ -79,6 +79,7 @@ fn simulated_suite(
     seed0: u64,
 ) {
     let mut whyline = Tally::default();
+    let mut connected = Tally::default();
     let mut nsigma = Tally::default();
     let mut baro = Tally::default();
     let points = 600;
@@ -212,6 +213,9 @@ fn simulated_suite(
             .map(|c| (catalog.metrics[c.metric].id.clone(), c.evidence))
             .collect();
         whyline.push(rank_of(&ranked, truth));
+        if reachable {
+            connected.push(rank_of(&ranked, truth));
+        }
         let normal = 0..start;
         let abnormal = start..points;
         let all = |f: fn(&[f64], std::ops::Range<usize>, std::ops::Range<usize>) -> f64| -> Vec<(String, f64)> {
@@ -225,6 +229,13 @@ fn simulated_suite(
         whyline.ranks.len()
     );
     println!("{}", whyline.line("whyline"));
+    if connected.ranks.len() != whyline.ranks.len() {
+        println!(
+            "{}  <- only the {} cases whose root the written map still connects to the target; in the others the answer is, by contract, the target itself (\"the map ends here\")",
+            connected.line("whyline*"),
+            connected.ranks.len()
+        );
+    }
     println!("{}", nsigma.line("NSigma"));
     println!("{}", baro.line("BARO"));
 }
