@@ -149,11 +149,15 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         }
     }
     let at_index = at_index.or_else(|| windows.as_ref().map(|w| w.incident.end - 1));
-    // Daily seasonality is used where two days of history show it.
+    // Seasonality where the history shows it: a weekly profile (which also
+    // holds the daily one) from three weeks of data on, else a daily one.
     let day = 86_400_000;
+    let week = 7 * day;
+    let span = grid.len as i64 * grid.step;
+    let season_ms = if span >= 3 * week { week } else { day };
     let settings = Settings {
         step_ms: grid.step,
-        season: (day % grid.step == 0 && grid.step < day).then(|| (day / grid.step) as usize),
+        season: (season_ms % grid.step == 0 && grid.step < day).then(|| (season_ms / grid.step) as usize),
         ..Settings::default()
     };
     let by_metric: HashMap<usize, &[f64]> = data
