@@ -525,7 +525,15 @@ async fn connect_postgres(
         });
     };
     let url = env(url_env)?;
-    let connect = tokio_postgres::connect(&url, tokio_postgres::NoTls);
+    // TLS as the URL's `sslmode` asks (prefer by default), verified against
+    // the system's certificate store.
+    use rustls_platform_verifier::ConfigVerifierExt as _;
+    let tls =
+        rustls::ClientConfig::with_platform_verifier().map_err(|e| SourceError::Database {
+            connection: connection.to_string(),
+            message: format!("cannot load the system's TLS certificates: {e}"),
+        })?;
+    let connect = tokio_postgres::connect(&url, tokio_postgres_rustls::MakeRustlsConnect::new(tls));
     let (client, driver) = match tokio::time::timeout(Duration::from_secs(10), connect).await {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => {

@@ -144,6 +144,27 @@ fn postgres_reads_back_values_and_explains_what_is_wrong() {
         "{}",
         reason(&data, "injected")
     );
+
+    // The test server has no TLS: `sslmode=require` must fail clearly, not fall back.
+    // SAFETY: this test binary reads the variable only here.
+    unsafe {
+        std::env::set_var(
+            "WHYLINE_TEST_WAREHOUSE_TLS",
+            format!("{}?sslmode=require", server.url()),
+        )
+    };
+    let tls = self::catalog(
+        dir.path(),
+        "  warehouse: { kind: postgres, url_env: WHYLINE_TEST_WAREHOUSE_TLS }\n",
+        PG_METRICS,
+    );
+    let data = read(&tls, &["revenue"]);
+    let why = reason(&data, "revenue");
+    assert!(
+        why.starts_with("`revenue` from postgres `warehouse`: warehouse: cannot connect")
+            && why.to_lowercase().contains("tls"),
+        "{why}"
+    );
 }
 
 #[test]

@@ -157,7 +157,8 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
     let season_ms = if span >= 3 * week { week } else { day };
     let settings = Settings {
         step_ms: grid.step,
-        season: (season_ms % grid.step == 0 && grid.step < day).then(|| (season_ms / grid.step) as usize),
+        season: (season_ms % grid.step == 0 && grid.step < day)
+            .then(|| (season_ms / grid.step) as usize),
         ..Settings::default()
     };
     let by_metric: HashMap<usize, &[f64]> = data
