@@ -731,7 +731,7 @@ fn find_windows(y: &[f64], at: usize, settings: &Settings) -> Windows {
 }
 
 /// Where a metric's own change began, if one clearly stands out.
-fn start_of_change(x: &[f64], windows: &Windows, settings: &Settings) -> Option<usize> {
+pub(crate) fn start_of_change(x: &[f64], windows: &Windows, settings: &Settings) -> Option<usize> {
     let lo = windows.baseline.start;
     let end = windows.incident.end.min(x.len());
     if end <= lo {

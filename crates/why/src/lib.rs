@@ -29,7 +29,9 @@
 //! explored subgraph, not the catalog).
 
 pub mod baselines;
+mod beyond;
 mod engine;
 mod path;
 
+pub use beyond::{explain_beyond, SuspectedEdge};
 pub use engine::{Cause, Change, Explanation, Settings, Status, Windows, explain};

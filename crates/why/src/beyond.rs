@@ -1,0 +1,174 @@
+//! Beyond the map: when the walk stops at a metric whose mapped drivers do
+//! not explain it, look for an unmapped driver the data points to, and follow it.
+//!
+//! A suspect must sit in a lower layer (drivers point upward: system ->
+//! service -> business), have moved clearly, no later than the metric, in the
+//! direction the normal-time association says pushes the metric the way it
+//! moved, and be associated with it in normal times (lagged correlation of
+//! first differences over the baseline). The suspected edge is added to a copy
+//! of the map and the question asked again; the answer names every edge it
+//! took that the catalog does not have, so the mapping work is explicit.
+//! The asked metric itself is never extended: when its own drivers do not
+//! explain it, the map ends there (the CLI contract).
+
+use whyline_catalog::{Catalog, Driver, Duration, Effect};
+use whyline_map::MetricGraph;
+use whyline_stats::{median, RobustBaseline};
+
+use crate::engine::{explain, start_of_change, Explanation, Settings, Status, Windows};
+
+/// An edge the data suggests and the answer used: (driver, metric, effect, lag in points).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuspectedEdge {
+    /// The unmapped driver.
+    pub from: usize,
+    /// The metric it seems to drive.
+    pub to: usize,
+    /// The sign the data shows.
+    pub effect: Effect,
+    /// Normal-time correlation of first differences at the best lag.
+    pub strength: f64,
+    /// The lag, in points.
+    pub lag: usize,
+}
+
+fn diff(x: &[f64]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; x.len()];
+    for t in 1..x.len() {
+        out[t] = x[t] - x[t - 1];
+    }
+    out
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = a.iter().zip(b).filter(|(x, y)| !x.is_nan() && !y.is_nan()).map(|(x, y)| (*x, *y)).collect();
+    let n = pairs.len() as f64;
+    if n < 10.0 {
+        return 0.0;
+    }
+    let (ma, mb) = pairs.iter().fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x / n, sb + y / n));
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa <= 0.0 || sbb <= 0.0 { 0.0 } else { sab / (saa * sbb).sqrt() }
+}
+
+/// Like [`explain`], but may follow edges the data suggests from among
+/// `suspects` when the walk stops short of the asked metric's root.
+#[allow(clippy::too_many_arguments)]
+pub fn explain_beyond<'a>(
+    catalog: &Catalog,
+    series: &dyn Fn(usize) -> Option<&'a [f64]>,
+    target: usize,
+    at: Option<usize>,
+    windows: Option<Windows>,
+    settings: &Settings,
+    suspects: &[usize],
+    max_hops: usize,
+) -> (Explanation, Vec<SuspectedEdge>) {
+    let mut map = catalog.clone();
+    let mut graph = MetricGraph::new(&map);
+    let mut answer = explain(&map, &graph, series, target, at, windows.clone(), settings);
+    let mut taken: Vec<SuspectedEdge> = Vec::new();
+    for _ in 0..max_hops {
+        if !matches!(answer.status, Status::Red | Status::Amber) {
+            break;
+        }
+        let Some(top) = answer.causes.first() else { break };
+        let stop = top.metric;
+        if stop == target {
+            break;
+        }
+        // Do its mapped drivers explain it? Then the walk did not stop short.
+        let explained: f64 = graph.drivers_of(stop).map(|d| answer.shares.get(&(stop, d)).copied().unwrap_or(0.0)).sum();
+        if explained >= 0.5 {
+            break;
+        }
+        let Some(w) = answer.windows.clone() else { break };
+        let Some(edge) = best_suspect(&map, &graph, series, target, stop, &w, settings, suspects) else { break };
+        let location = map.metrics[stop].location;
+        let driver_id = map.metrics[edge.from].id.clone();
+        map.metrics[stop].drivers.push(Driver {
+            metric: driver_id,
+            effect: edge.effect,
+            lag: Duration::from_millis(edge.lag as u64 * settings.step_ms.max(1) as u64),
+            why: Some("suggested by the data, not in the catalog".to_string()),
+            location,
+        });
+        taken.push(edge);
+        graph = MetricGraph::new(&map);
+        answer = explain(&map, &graph, series, target, at, windows.clone(), settings);
+    }
+    (answer, taken)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn best_suspect<'a>(
+    map: &Catalog,
+    graph: &MetricGraph,
+    series: &dyn Fn(usize) -> Option<&'a [f64]>,
+    target: usize,
+    stop: usize,
+    windows: &Windows,
+    settings: &Settings,
+    suspects: &[usize],
+) -> Option<SuspectedEdge> {
+    let y = series(stop)?;
+    let end = windows.incident.end.min(y.len());
+    let base_y = RobustBaseline::fit(&y[windows.baseline.clone()])?;
+    let direction_y = (median(&y[windows.incident.start..end])? - base_y.center).signum();
+    let start_y = start_of_change(y, windows, settings);
+    let dy = diff(&y[windows.baseline.clone()]);
+    let mapped = graph.upstream(stop);
+    let mut below = graph.downstream(target);
+    below.extend(graph.downstream(stop));
+    let layer = map.metrics[stop].layer;
+    let mut best: Option<(f64, SuspectedEdge)> = None;
+    for &s in suspects {
+        if s == stop || mapped.contains(&s) || below.contains(&s) || map.metrics[s].layer <= layer {
+            continue;
+        }
+        let Some(x) = series(s) else { continue };
+        let Some(base) = RobustBaseline::fit(&x[windows.baseline.clone()]) else { continue };
+        let z = x[windows.incident.start..end.min(x.len())].iter().filter(|v| !v.is_nan()).map(|v| base.z(*v).abs()).fold(0.0, f64::max);
+        if z < settings.z_moved + 2.0 {
+            continue;
+        }
+        if let (Some(ss), Some(sy)) = (start_of_change(x, windows, settings), start_y) {
+            if ss > sy + 2 {
+                continue;
+            }
+        }
+        let direction_x = (median(&x[windows.incident.start..end.min(x.len())]).unwrap_or(base.center) - base.center).signum();
+        let dx = diff(&x[windows.baseline.clone()]);
+        let Some((r, lag)) = (0..=3usize)
+            .map(|lag| {
+                let delayed: Vec<f64> = (0..dx.len()).map(|t| if t >= lag { dx[t - lag] } else { f64::NAN }).collect();
+                (correlation(&dy, &delayed), lag)
+            })
+            .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
+        else {
+            continue;
+        };
+        if r.abs() < 0.3 || r.signum() * direction_x != direction_y {
+            continue;
+        }
+        let score = r.abs() * z.min(20.0);
+        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((
+                score,
+                SuspectedEdge {
+                    from: s,
+                    to: stop,
+                    effect: if r > 0.0 { Effect::Increases } else { Effect::Decreases },
+                    strength: r.abs(),
+                    lag,
+                },
+            ));
+        }
+    }
+    best.map(|(_, e)| e)
+}
