@@ -215,8 +215,21 @@ fn simulated_suite(
             .collect();
         whyline.push(rank_of(&ranked, truth));
         let everyone: Vec<usize> = (0..catalog.metrics.len()).collect();
-        let (beyond_answer, _) = whyline_why::explain_beyond(&catalog, &series, target_metric, Some(at), None, &Settings::default(), &everyone, 3);
-        let beyond_ranked: Vec<(String, f64)> = beyond_answer.causes.iter().map(|c| (catalog.metrics[c.metric].id.clone(), c.evidence)).collect();
+        let (beyond_answer, _) = whyline_why::explain_beyond(
+            &catalog,
+            &series,
+            target_metric,
+            Some(at),
+            None,
+            &Settings::default(),
+            &everyone,
+            3,
+        );
+        let beyond_ranked: Vec<(String, f64)> = beyond_answer
+            .causes
+            .iter()
+            .map(|c| (catalog.metrics[c.metric].id.clone(), c.evidence))
+            .collect();
         beyond.push(rank_of(&beyond_ranked, truth));
         if reachable {
             connected.push(rank_of(&ranked, truth));
@@ -234,7 +247,10 @@ fn simulated_suite(
         whyline.ranks.len()
     );
     println!("{}", whyline.line("whyline"));
-    println!("{}  <- following edges the data suggests where the map stops short", beyond.line("whyline+"));
+    println!(
+        "{}  <- following edges the data suggests where the map stops short",
+        beyond.line("whyline+")
+    );
     if connected.ranks.len() != whyline.ranks.len() {
         println!(
             "{}  <- only the {} cases whose root the written map still connects to the target; in the others the answer is, by contract, the target itself (\"the map ends here\")",

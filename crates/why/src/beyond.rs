@@ -13,9 +13,9 @@
 
 use whyline_catalog::{Catalog, Driver, Duration, Effect};
 use whyline_map::MetricGraph;
-use whyline_stats::{median, RobustBaseline};
+use whyline_stats::{RobustBaseline, median};
 
-use crate::engine::{explain, start_of_change, Explanation, Settings, Status, Windows};
+use crate::engine::{Explanation, Settings, Status, Windows, explain, start_of_change};
 
 /// An edge the data suggests and the answer used: (driver, metric, effect, lag in points).
 #[derive(Debug, Clone, PartialEq)]
@@ -41,19 +41,30 @@ fn diff(x: &[f64]) -> Vec<f64> {
 }
 
 fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let pairs: Vec<(f64, f64)> = a.iter().zip(b).filter(|(x, y)| !x.is_nan() && !y.is_nan()).map(|(x, y)| (*x, *y)).collect();
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+        .map(|(x, y)| (*x, *y))
+        .collect();
     let n = pairs.len() as f64;
     if n < 10.0 {
         return 0.0;
     }
-    let (ma, mb) = pairs.iter().fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x / n, sb + y / n));
+    let (ma, mb) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x / n, sb + y / n));
     let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
     for (x, y) in &pairs {
         sab += (x - ma) * (y - mb);
         saa += (x - ma) * (x - ma);
         sbb += (y - mb) * (y - mb);
     }
-    if saa <= 0.0 || sbb <= 0.0 { 0.0 } else { sab / (saa * sbb).sqrt() }
+    if saa <= 0.0 || sbb <= 0.0 {
+        0.0
+    } else {
+        sab / (saa * sbb).sqrt()
+    }
 }
 
 /// Like [`explain`], but may follow edges the data suggests from among
@@ -77,18 +88,28 @@ pub fn explain_beyond<'a>(
         if !matches!(answer.status, Status::Red | Status::Amber) {
             break;
         }
-        let Some(top) = answer.causes.first() else { break };
+        let Some(top) = answer.causes.first() else {
+            break;
+        };
         let stop = top.metric;
         if stop == target {
             break;
         }
         // Do its mapped drivers explain it? Then the walk did not stop short.
-        let explained: f64 = graph.drivers_of(stop).map(|d| answer.shares.get(&(stop, d)).copied().unwrap_or(0.0)).sum();
+        let explained: f64 = graph
+            .drivers_of(stop)
+            .map(|d| answer.shares.get(&(stop, d)).copied().unwrap_or(0.0))
+            .sum();
         if explained >= 0.5 {
             break;
         }
-        let Some(w) = answer.windows.clone() else { break };
-        let Some(edge) = best_suspect(&map, &graph, series, target, stop, &w, settings, suspects) else { break };
+        let Some(w) = answer.windows.clone() else {
+            break;
+        };
+        let Some(edge) = best_suspect(&map, &graph, series, target, stop, &w, settings, suspects)
+        else {
+            break;
+        };
         let location = map.metrics[stop].location;
         let driver_id = map.metrics[edge.from].id.clone();
         map.metrics[stop].drivers.push(Driver {
@@ -132,8 +153,14 @@ fn best_suspect<'a>(
             continue;
         }
         let Some(x) = series(s) else { continue };
-        let Some(base) = RobustBaseline::fit(&x[windows.baseline.clone()]) else { continue };
-        let z = x[windows.incident.start..end.min(x.len())].iter().filter(|v| !v.is_nan()).map(|v| base.z(*v).abs()).fold(0.0, f64::max);
+        let Some(base) = RobustBaseline::fit(&x[windows.baseline.clone()]) else {
+            continue;
+        };
+        let z = x[windows.incident.start..end.min(x.len())]
+            .iter()
+            .filter(|v| !v.is_nan())
+            .map(|v| base.z(*v).abs())
+            .fold(0.0, f64::max);
         if z < settings.z_moved + 2.0 {
             continue;
         }
@@ -142,11 +169,16 @@ fn best_suspect<'a>(
                 continue;
             }
         }
-        let direction_x = (median(&x[windows.incident.start..end.min(x.len())]).unwrap_or(base.center) - base.center).signum();
+        let direction_x = (median(&x[windows.incident.start..end.min(x.len())])
+            .unwrap_or(base.center)
+            - base.center)
+            .signum();
         let dx = diff(&x[windows.baseline.clone()]);
         let Some((r, lag)) = (0..=3usize)
             .map(|lag| {
-                let delayed: Vec<f64> = (0..dx.len()).map(|t| if t >= lag { dx[t - lag] } else { f64::NAN }).collect();
+                let delayed: Vec<f64> = (0..dx.len())
+                    .map(|t| if t >= lag { dx[t - lag] } else { f64::NAN })
+                    .collect();
                 (correlation(&dy, &delayed), lag)
             })
             .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
@@ -163,7 +195,11 @@ fn best_suspect<'a>(
                 SuspectedEdge {
                     from: s,
                     to: stop,
-                    effect: if r > 0.0 { Effect::Increases } else { Effect::Decreases },
+                    effect: if r > 0.0 {
+                        Effect::Increases
+                    } else {
+                        Effect::Decreases
+                    },
                     strength: r.abs(),
                     lag,
                 },

@@ -33,5 +33,5 @@ mod beyond;
 mod engine;
 mod path;
 
-pub use beyond::{explain_beyond, SuspectedEdge};
+pub use beyond::{SuspectedEdge, explain_beyond};
 pub use engine::{Cause, Change, Explanation, Settings, Status, Windows, explain};

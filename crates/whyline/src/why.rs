@@ -7,7 +7,9 @@ use whyline_catalog::{Catalog, Checked, diagnostic::did_you_mean};
 use whyline_map::MetricGraph;
 use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time};
 use whyline_sources::{DataSet, Options, Quiet, fetch};
-use whyline_why::{Change, Explanation, Settings, Status, Windows, explain};
+use whyline_why::{
+    Change, Explanation, Settings, Status, SuspectedEdge, Windows, explain, explain_beyond,
+};
 
 use crate::cli::{DataFormat, WhyArgs};
 use crate::{Outcome, diagnostics};
@@ -44,6 +46,8 @@ pub(crate) struct Answer {
     pub(crate) explanation: Explanation,
     pub(crate) grid: Grid,
     pub(crate) data: DataSet,
+    /// Edges not in the catalog that the answer followed.
+    pub(crate) suspected: Vec<SuspectedEdge>,
 }
 
 /// Reads the data and runs the engine; errors are for the user.
@@ -168,9 +172,98 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         .collect();
     let series = |m: usize| by_metric.get(&m).copied();
     let explanation = explain(
-        catalog, &graph, &series, target, at_index, windows, &settings,
+        catalog,
+        &graph,
+        &series,
+        target,
+        at_index,
+        windows.clone(),
+        &settings,
     );
+    // Where the walk stops short of a root (a metric its mapped drivers do not
+    // explain, other than the asked one), read the plausible unmapped drivers
+    // too and let the engine follow an edge the data suggests.
+    let stop = explanation
+        .causes
+        .first()
+        .map(|c| c.metric)
+        .filter(|&m| m != target);
+    let stops_short = matches!(explanation.status, Status::Red | Status::Amber)
+        && stop.is_some_and(|m| {
+            graph
+                .drivers_of(m)
+                .map(|d| explanation.shares.get(&(m, d)).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                < 0.5
+        });
+    if let (true, Some(stop)) = (stops_short, stop) {
+        let explored = graph.upstream(target);
+        let below = graph.downstream(target);
+        let services: Vec<&str> = explored
+            .iter()
+            .filter_map(|&m| catalog.metrics[m].service.as_deref())
+            .collect();
+        let large = catalog.metrics.len() > 5_000;
+        let extra: Vec<String> = (0..catalog.metrics.len())
+            .filter(|m| {
+                !explored.contains(m)
+                    && !below.contains(m)
+                    && catalog.metrics[*m].layer > catalog.metrics[stop].layer
+            })
+            .filter(|&m| {
+                !large
+                    || catalog.metrics[m]
+                        .service
+                        .as_deref()
+                        .is_some_and(|s| services.contains(&s))
+            })
+            .map(|m| catalog.metrics[m].id.clone())
+            .collect();
+        if !extra.is_empty() {
+            let more = fetch(
+                catalog,
+                &extra,
+                &Options {
+                    range: Some(grid.range()),
+                    step_ms: Some(grid.step),
+                    data_file: args.data.clone(),
+                    ..Options::default()
+                },
+                &Quiet,
+            );
+            if more.grid == Some(grid) {
+                let mut all = by_metric.clone();
+                all.extend(
+                    more.series.iter().filter_map(|(id, s)| {
+                        catalog.index_of(id).map(|i| (i, s.values.as_slice()))
+                    }),
+                );
+                let suspects: Vec<usize> =
+                    extra.iter().filter_map(|id| catalog.index_of(id)).collect();
+                let series_all = |m: usize| all.get(&m).copied();
+                let (beyond, suspected) = explain_beyond(
+                    catalog,
+                    &series_all,
+                    target,
+                    at_index,
+                    windows,
+                    &settings,
+                    &suspects,
+                    3,
+                );
+                if !suspected.is_empty() {
+                    return Ok(Answer {
+                        explanation: beyond,
+                        grid,
+                        data,
+                        suspected,
+                    });
+                }
+            }
+        }
+    }
     Ok(Answer {
+        suspected: Vec::new(),
         explanation,
         grid,
         data,
@@ -241,6 +334,13 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
         "incident": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.incident.start), "to": time(w.incident.end.saturating_sub(1))})),
         "baseline": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.baseline.start), "to": time(w.baseline.end.saturating_sub(1))})),
         "blind": e.blind.iter().map(|m| id(*m)).collect::<Vec<_>>(),
+        "unmapped_edges": a.suspected.iter().map(|x| serde_json::json!({
+            "from": id(x.from),
+            "to": id(x.to),
+            "effect": x.effect.as_str(),
+            "lag": whyline_catalog::Duration::from_millis(x.lag as u64 * a.grid.step.max(0) as u64).to_string(),
+            "strength": (x.strength * 1000.0).round() / 1000.0,
+        })).collect::<Vec<_>>(),
         "missing": a.data.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
     })
 }
@@ -382,14 +482,41 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
                 } else {
                     String::new()
                 };
+                let unmapped = if a
+                    .suspected
+                    .iter()
+                    .any(|x| x.from == driver && x.to == child)
+                {
+                    "  [edge not in the map]"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     out,
-                    "{indent}<- {}  {moved}  explains ~{:.0}%  owner {}{root}",
+                    "{indent}<- {}  {moved}  explains ~{:.0}%  owner {}{root}{unmapped}",
                     id(driver),
                     share * 100.0,
                     owner(driver)
                 );
             }
+        }
+    }
+    if !a.suspected.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nThe map stops short of this answer: it follows edges the catalog does not have, suggested by the data.\nMapping work owed (add these drivers if they are right):"
+        );
+        for x in &a.suspected {
+            let _ = writeln!(
+                out,
+                "  {} {} {} (normal-time correlation {:.2}; owner of {}: {})",
+                id(x.from),
+                x.effect.as_str(),
+                id(x.to),
+                x.strength,
+                id(x.to),
+                owner(x.to)
+            );
         }
     }
     let others: Vec<String> = e

@@ -799,6 +799,69 @@ mod why {
     }
 
     #[test]
+    fn a_missing_edge_is_followed_through_the_data_and_reported() {
+        let dir = shop_with_fault("checkout_cpu_utilization:step:8");
+        // A copy of the map that forgot that CPU drives checkout latency.
+        let catalog = dir.path().join("shop");
+        std::fs::create_dir(&catalog).expect("mkdir");
+        for entry in std::fs::read_dir(repo_root().join("examples/shop/metrics")).expect("example")
+        {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), catalog.join(entry.file_name())).expect("copy");
+        }
+        let checkout = catalog.join("checkout.yaml");
+        let text = std::fs::read_to_string(&checkout).expect("read");
+        let edge = "      - metric: checkout_cpu_utilization\n        effect: increases\n        why: Latency rises sharply as CPU saturates\n";
+        assert!(text.contains(edge));
+        std::fs::write(&checkout, text.replacen(edge, "", 1)).expect("write");
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                "shop",
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            answer["causes"][0]["metric"], "checkout_cpu_utilization",
+            "{answer}"
+        );
+        assert_eq!(
+            answer["unmapped_edges"][0]["from"],
+            "checkout_cpu_utilization"
+        );
+        assert_eq!(answer["unmapped_edges"][0]["to"], "checkout_latency_p99");
+        assert_eq!(answer["unmapped_edges"][0]["effect"], "increases");
+        let human = stdout(&whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                "shop",
+                "--data",
+                "sim/data.csv",
+            ],
+        ));
+        assert!(human.contains("[edge not in the map]"), "{human}");
+        assert!(
+            human.contains("checkout_cpu_utilization increases checkout_latency_p99"),
+            "{human}"
+        );
+        // The untouched catalog needs no such edge.
+        let plain = why(dir.path(), &["--format", "json"]);
+        let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).expect("json");
+        assert_eq!(plain["unmapped_edges"], serde_json::json!([]));
+    }
+
+    #[test]
     fn the_demo_runs_the_whole_story() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = whyline(
