@@ -1,0 +1,165 @@
+//! Near-duplicate metrics, at scale.
+//!
+//! Two metrics are near-duplicates when their first differences are almost
+//! perfectly correlated (|r| >= 0.98 by default): one says nothing the other
+//! does not. Comparing all pairs is quadratic, so candidates come from
+//! locality-sensitive hashing first: each standardised series is projected on
+//! a few random hyperplanes and the signs form a signature (SimHash, Charikar,
+//! "Similarity estimation techniques from rounding algorithms", STOC 2002);
+//! signatures are cut into bands, and series sharing a band are candidates
+//! (the banding of Indyk & Motwani 1998, as in *Mining of Massive Datasets*,
+//! Leskovec, Rajaraman & Ullman, ch. 3). Only candidates get an exact Pearson
+//! correlation. Projections use sparse +/-1 entries (Achlioptas 2003), so
+//! hashing costs a third of a dense projection.
+
+use std::collections::HashMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Signature bits per series.
+const BITS: usize = 64;
+/// Bits per band: two series are candidates if any band matches exactly.
+const BAND: usize = 8;
+
+/// Standardised first differences (mean 0, unit variance; `NaN` -> 0), or
+/// `None` for a series that never moves.
+pub fn standardised_diffs(x: &[f64]) -> Option<Vec<f64>> {
+    let mut d: Vec<f64> = (1..x.len()).map(|t| x[t] - x[t - 1]).collect();
+    let present: Vec<f64> = d.iter().copied().filter(|v| !v.is_nan()).collect();
+    let n = present.len();
+    if n < 3 {
+        return None;
+    }
+    let mean = present.iter().sum::<f64>() / n as f64;
+    let var = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    if !(var > 1e-300) {
+        return None;
+    }
+    let sd = var.sqrt();
+    for v in &mut d {
+        *v = if v.is_nan() { 0.0 } else { (*v - mean) / sd };
+    }
+    Some(d)
+}
+
+fn signature(z: &[f64], planes: &[Vec<(usize, f64)>]) -> u64 {
+    let mut bits = 0u64;
+    for (b, plane) in planes.iter().enumerate() {
+        let dot: f64 = plane
+            .iter()
+            .map(|&(i, s)| z.get(i).copied().unwrap_or(0.0) * s)
+            .sum();
+        if dot >= 0.0 {
+            bits |= 1 << b;
+        }
+    }
+    bits
+}
+
+/// Pearson correlation of two standardised series of equal length.
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len()).max(1) as f64;
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>() / n
+}
+
+/// Pairs `(i, j, r)` of near-duplicates among `series` (`None` = no data or flat).
+pub fn near_duplicates(
+    series: &[Option<Vec<f64>>],
+    threshold: f64,
+    seed: u64,
+) -> Vec<(usize, usize, f64)> {
+    let len = series.iter().flatten().map(Vec::len).max().unwrap_or(0);
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    // Sparse random hyperplanes: each coordinate is +1 or -1 with probability
+    // 1/6 each, 0 otherwise (Achlioptas 2003).
+    let planes: Vec<Vec<(usize, f64)>> = (0..BITS)
+        .map(|_| {
+            (0..len)
+                .filter_map(|i| {
+                    let u: f64 = rng.random();
+                    if u < 1.0 / 6.0 {
+                        Some((i, 1.0))
+                    } else if u < 1.0 / 3.0 {
+                        Some((i, -1.0))
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let signatures: Vec<Option<u64>> = series
+        .iter()
+        .map(|s| s.as_ref().map(|z| signature(z, &planes)))
+        .collect();
+    let mut buckets: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+    for (i, sig) in signatures.iter().enumerate() {
+        let Some(sig) = sig else { continue };
+        for band in 0..BITS / BAND {
+            // A perfectly anti-correlated twin has the complement signature.
+            let key = (sig >> (band * BAND)) & ((1 << BAND) - 1);
+            let canonical = key.min(!key & ((1 << BAND) - 1));
+            buckets.entry((band, canonical)).or_default().push(i);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for members in buckets.values() {
+        for (k, &i) in members.iter().enumerate() {
+            for &j in &members[k + 1..] {
+                let pair = (i.min(j), i.max(j));
+                if !seen.insert(pair) {
+                    continue;
+                }
+                if let (Some(a), Some(b)) = (&series[pair.0], &series[pair.1]) {
+                    let r = correlation(a, b);
+                    if r.abs() >= threshold {
+                        out.push((pair.0, pair.1, r));
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_twins_and_ignores_strangers() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let base: Vec<f64> = (0..500)
+            .map(|_| rng.random::<f64>())
+            .scan(0.0, |s, v| {
+                *s += v - 0.5;
+                Some(*s)
+            })
+            .collect();
+        let twin: Vec<f64> = base
+            .iter()
+            .map(|v| 3.0 * v + 10.0 + rng.random::<f64>() * 0.01)
+            .collect();
+        let mirror: Vec<f64> = base.iter().map(|v| 100.0 - v).collect();
+        let stranger: Vec<f64> = (0..500).map(|_| rng.random::<f64>()).collect();
+        let series: Vec<Option<Vec<f64>>> = [&base, &twin, &mirror, &stranger]
+            .iter()
+            .map(|x| standardised_diffs(x))
+            .collect();
+        let pairs: Vec<(usize, usize)> = near_duplicates(&series, 0.98, 7)
+            .into_iter()
+            .map(|(i, j, _)| (i, j))
+            .collect();
+        assert_eq!(pairs, [(0, 1), (0, 2), (1, 2)]);
+        assert!(
+            standardised_diffs(&[5.0; 10]).is_none(),
+            "a flat series has no direction"
+        );
+    }
+}
