@@ -33,7 +33,7 @@ pub fn standardised_diffs(x: &[f64]) -> Option<Vec<f64>> {
     }
     let mean = present.iter().sum::<f64>() / n as f64;
     let var = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
-    if !(var > 1e-300) {
+    if var.is_nan() || var <= 1e-300 {
         return None;
     }
     let sd = var.sqrt();
@@ -124,7 +124,7 @@ pub fn near_duplicates(
             }
         }
     }
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    out.sort_by_key(|a| (a.0, a.1));
     out
 }
 
