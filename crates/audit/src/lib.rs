@@ -242,7 +242,10 @@ pub fn audit<'a>(
                 "red {red} time{}, explained {explained}",
                 if red == 1 { "" } else { "s" }
             ));
-            if explained == 0 && verdict.is_keep() {
+            // A system signal is where explanations end by design: its own
+            // red episodes do not make it unexplained.
+            if explained == 0 && verdict.is_keep() && metric.layer != whyline_catalog::Layer::System
+            {
                 verdict = Verdict::Unexplained;
             }
         }

@@ -58,6 +58,37 @@ pub(crate) enum Command {
     /// paste into the right team's file. Never edits the catalog: `--apply`
     /// writes the suggestions to a separate review file.
     Edges(EdgesArgs),
+    /// The two tests with evidence: red episodes and whether the map explained
+    /// them, near-duplicates, flat and dead metrics, and explainability coverage.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AuditFormat {
+    /// Readable text (Markdown).
+    Human,
+    /// The machine-readable report.
+    Json,
+    /// Markdown for a wiki.
+    Md,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditArgs {
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Read every metric from this CSV or Parquet file instead of its `source:`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// The period, as a length ending at --to (e.g. 90d) [default: all the data in --data].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) since: Option<String>,
+    /// End of the period [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) to: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub(crate) format: AuditFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! The `whyline` binary: parses arguments, finds the catalog, and wires the
 //! library crates to stdout/stderr and exit codes. No analysis lives here.
 
+mod audit;
 mod check;
 mod cli;
 mod diagnostics;
@@ -83,6 +84,10 @@ fn main() -> ExitCode {
         },
         Command::Simulate(args) => simulate::run(args),
         Command::Demo(args) => simulate::demo(args),
+        Command::Audit(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => audit::run(args, &checked),
+            Err(code) => return code,
+        },
         Command::Edges(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => edges::run(args, &checked),
             Err(code) => return code,

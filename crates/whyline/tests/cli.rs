@@ -1011,3 +1011,102 @@ mod edges {
         );
     }
 }
+
+mod audit {
+    use super::*;
+
+    fn simulated() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = repo_root().join("examples/shop").display().to_string();
+        let out = whyline(
+            dir.path(),
+            &[
+                "simulate",
+                "--catalog",
+                &catalog,
+                "--fault",
+                "checkout_cpu_utilization:step:8",
+                "-o",
+                "sim",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        dir
+    }
+
+    #[test]
+    fn json_follows_the_cli_contract() {
+        let dir = simulated();
+        let catalog = repo_root().join("examples/shop").display().to_string();
+        let out = whyline(
+            dir.path(),
+            &[
+                "audit",
+                "--catalog",
+                &catalog,
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "the example has metrics to cut: {}",
+            stderr(&out)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(report["coverage"], 1.0);
+        let metrics = report["metrics"].as_array().expect("metrics");
+        for m in metrics {
+            for key in [
+                "id",
+                "verdict",
+                "reasons",
+                "red_episodes",
+                "explained_episodes",
+                "duplicate_of",
+                "flat",
+            ] {
+                assert!(m.get(key).is_some(), "{key} missing in {m}");
+            }
+        }
+        let revenue = metrics
+            .iter()
+            .find(|m| m["id"] == "revenue")
+            .expect("revenue");
+        assert_eq!(revenue["red_episodes"], 1);
+        assert_eq!(revenue["explained_episodes"], 1);
+        assert_eq!(revenue["episodes"][0]["cause"], "checkout_cpu_utilization");
+        assert_eq!(revenue["verdict"], "business");
+        let cpu = metrics
+            .iter()
+            .find(|m| m["id"] == "checkout_cpu_utilization")
+            .expect("cpu");
+        assert_eq!(
+            cpu["verdict"], "operational",
+            "a system signal at the root of an incident stays kept"
+        );
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        let dir = simulated();
+        let catalog = repo_root().join("examples/shop").display().to_string();
+        let out = whyline(
+            dir.path(),
+            &[
+                "audit",
+                "--catalog",
+                &catalog,
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "md",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        insta::assert_snapshot!("audit_markdown", stdout(&out));
+    }
+}
