@@ -53,6 +53,8 @@ pub struct Episode {
     pub explained: bool,
     /// The top cause, when there is one.
     pub cause: Option<usize>,
+    /// The breadcrumb from the metric down to that cause.
+    pub path: Vec<usize>,
 }
 
 /// The audit of one metric.
@@ -218,6 +220,11 @@ pub fn audit<'a>(
                     end,
                     explained: cause.is_some_and(|c| c != m),
                     cause,
+                    path: answer
+                        .causes
+                        .first()
+                        .map(|c| c.path.clone())
+                        .unwrap_or_default(),
                 });
             }
         }

@@ -14,7 +14,15 @@ use crate::cli::{AuditArgs, AuditFormat};
 use crate::{Outcome, diagnostics, pull};
 
 /// Runs the command.
-pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
+/// Everything the audit-based documents need.
+struct Loaded {
+    report: Audit,
+    grid: Grid,
+    data: whyline_sources::DataSet,
+}
+
+/// Loads the period's data and runs the audit; `Err` carries the exit outcome.
+fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
     let catalog = &checked.catalog;
     if !checked.is_valid() {
         eprint!(
@@ -22,7 +30,7 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
             diagnostics::render_human(catalog, &checked.diagnostics)
         );
         eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
-        return Outcome::Invalid;
+        return Err(Outcome::Invalid);
     }
     let range = match &args.since {
         None => None,
@@ -30,7 +38,7 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
             Ok(r) => Some(r),
             Err(e) => {
                 eprintln!("error: {e}");
-                return Outcome::Invalid;
+                return Err(Outcome::Invalid);
             }
         },
     };
@@ -52,7 +60,7 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
         for m in &data.missing {
             eprintln!("  missing: {m}");
         }
-        return Outcome::Invalid;
+        return Err(Outcome::Invalid);
     };
     let assessed = Assessed::new(catalog);
     let by_metric: HashMap<usize, &[f64]> = data
@@ -75,6 +83,16 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
         &series,
         &settings,
     );
+    Ok(Loaded { report, grid, data })
+}
+
+/// Runs `audit`.
+pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
+    let catalog = &checked.catalog;
+    let Loaded { report, grid, data } = match load(args, checked) {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
     match args.format {
         AuditFormat::Json => match serde_json::to_string_pretty(&json(catalog, &report, &grid)) {
             Ok(text) => println!("{text}"),
@@ -237,6 +255,220 @@ fn markdown(catalog: &Catalog, report: &Audit, grid: &Grid) -> String {
                 owner(m)
             );
         }
+    }
+    out
+}
+
+/// Runs `review`: the meeting agenda in Markdown.
+pub(crate) fn review(args: &AuditArgs, checked: &Checked) -> Outcome {
+    let catalog = &checked.catalog;
+    let Loaded { report, grid, data } = match load(args, checked) {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    let graph = whyline_map::MetricGraph::new(catalog);
+    let by_metric: HashMap<usize, &[f64]> = data
+        .series
+        .iter()
+        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
+        .collect();
+    let series = |m: usize| by_metric.get(&m).copied();
+    let edges = whyline_edges::analyse(
+        catalog,
+        &graph,
+        &series,
+        grid.step,
+        &whyline_edges::Settings::default(),
+    );
+    print!("{}", review_markdown(catalog, &report, &grid, &edges));
+    for m in &data.missing {
+        eprintln!("  missing: {m}");
+    }
+    Outcome::Ok
+}
+
+fn review_markdown(
+    catalog: &Catalog,
+    report: &Audit,
+    grid: &Grid,
+    edges: &whyline_edges::Report,
+) -> String {
+    use whyline_catalog::Layer;
+    let id = |m: usize| catalog.metrics[m].id.as_str();
+    let owner = |m: usize| catalog.metrics[m].owner.as_deref().unwrap_or("no owner");
+    let when = |e: &whyline_audit::Episode| {
+        format!(
+            "{} to {}",
+            format_time(grid.time(e.start)),
+            format_time(grid.time(e.end.saturating_sub(1)))
+        )
+    };
+    let mut out = String::new();
+    let mut questions: Vec<String> = Vec::new();
+    let _ = writeln!(
+        out,
+        "# Metrics review, {} to {}\n",
+        format_time(grid.start),
+        format_time(grid.range().end)
+    );
+    if let Some(c) = report.coverage {
+        let _ = writeln!(
+            out,
+            "Explainability coverage this period: **{:.0}%** of business metrics' red episodes.\n",
+            c * 100.0
+        );
+    }
+    let mut order: Vec<usize> = (0..report.metrics.len())
+        .filter(|&i| catalog.metrics[i].layer != Layer::System)
+        .collect();
+    order.sort_by_key(|&i| (catalog.metrics[i].layer, i));
+
+    let _ = writeln!(out, "## What went red");
+    let mut any = false;
+    for &i in &order {
+        let a = &report.metrics[i];
+        for e in &a.episodes {
+            any = true;
+            if e.explained {
+                let path: Vec<&str> = e.path.iter().map(|m| id(*m)).collect();
+                let root = e
+                    .cause
+                    .map(|c| format!("; root `{}`, owner {}", id(c), owner(c)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "- **{}** (owner {}), {}: explained: {}{root}",
+                    id(a.metric),
+                    owner(a.metric),
+                    when(e),
+                    path.join(" <- ")
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "- **{}** (owner {}), {}: **not explained**: the map ends at `{}`",
+                    id(a.metric),
+                    owner(a.metric),
+                    when(e),
+                    id(a.metric)
+                );
+            }
+        }
+    }
+    if !any {
+        let _ = writeln!(out, "- Nothing went red.");
+    }
+
+    let _ = writeln!(out, "\n## Unexplained moves: mapping work owed");
+    let mut owed = false;
+    for &i in &order {
+        let a = &report.metrics[i];
+        let missed = a.episodes.iter().filter(|e| !e.explained).count();
+        if missed > 0 {
+            owed = true;
+            let _ = writeln!(
+                out,
+                "- `{}`: {missed} red episode{} the map could not explain; owner {} maps its drivers.",
+                id(a.metric),
+                if missed == 1 { "" } else { "s" },
+                owner(a.metric)
+            );
+            questions.push(format!(
+                "Who maps what drives `{}`, and by when? (owner: {})",
+                id(a.metric),
+                owner(a.metric)
+            ));
+        }
+    }
+    if !owed {
+        let _ = writeln!(out, "- None: every red episode was explained by the map.");
+    }
+
+    let _ = writeln!(out, "\n## Alerts with no decision behind them");
+    let mut idle = false;
+    for a in &report.metrics {
+        if a.red_episodes() > 0
+            && !catalog.metrics[a.metric].has_decision()
+            && a.verdict == Verdict::Discard
+        {
+            idle = true;
+            let _ = writeln!(
+                out,
+                "- `{}` went red {} time{} but no decision uses it.",
+                id(a.metric),
+                a.red_episodes(),
+                if a.red_episodes() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    if !idle {
+        let _ = writeln!(out, "- None.");
+    }
+
+    let _ = writeln!(out, "\n## Proposed for retirement");
+    let retire: Vec<&whyline_audit::MetricAudit> = report
+        .metrics
+        .iter()
+        .filter(|a| a.verdict == Verdict::Discard)
+        .collect();
+    if retire.is_empty() {
+        let _ = writeln!(out, "- None.");
+    }
+    for a in retire {
+        let _ = writeln!(
+            out,
+            "- `{}` (owner {}): {}",
+            id(a.metric),
+            owner(a.metric),
+            a.reasons.join("; ")
+        );
+        questions.push(format!("Retire `{}`?", id(a.metric)));
+    }
+
+    let _ = writeln!(out, "\n## Edges the data no longer supports");
+    let doubtful: Vec<&whyline_edges::Checked> = edges
+        .declared
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.verdict,
+                whyline_edges::Verdict::Contradicted | whyline_edges::Verdict::Unsupported
+            )
+        })
+        .collect();
+    if doubtful.is_empty() {
+        let _ = writeln!(
+            out,
+            "- None: every declared driver is supported by this period's data."
+        );
+    }
+    for c in doubtful {
+        let _ = writeln!(
+            out,
+            "- `{}` -> `{}` ({}): {} (partial correlation {:+.2})",
+            id(c.from),
+            id(c.to),
+            c.effect.as_str(),
+            c.verdict.as_str(),
+            c.estimate
+        );
+        if c.verdict == whyline_edges::Verdict::Contradicted {
+            questions.push(format!(
+                "Is `{}` -> `{}` wrong-signed in the catalog? (owner of `{}`: {})",
+                id(c.from),
+                id(c.to),
+                id(c.to),
+                owner(c.to)
+            ));
+        }
+    }
+
+    let _ = writeln!(out, "\n## Questions for this meeting");
+    if questions.is_empty() {
+        let _ = writeln!(out, "- None: the map explained the period.");
+    }
+    for (k, q) in questions.iter().enumerate() {
+        let _ = writeln!(out, "{}. {q}", k + 1);
     }
     out
 }

@@ -61,6 +61,13 @@ pub(crate) enum Command {
     /// The two tests with evidence: red episodes and whether the map explained
     /// them, near-duplicates, flat and dead metrics, and explainability coverage.
     Audit(AuditArgs),
+    /// The weekly metrics review / on-call handoff agenda, in Markdown.
+    ///
+    /// What went red and whether the map explained it (with the breadcrumb and
+    /// owner), unexplained moves that need mapping work, alerts with no
+    /// decision behind them, metrics proposed for retirement, edges the data no
+    /// longer supports, and the questions the meeting must decide.
+    Review(AuditArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

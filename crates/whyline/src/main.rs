@@ -88,6 +88,10 @@ fn main() -> ExitCode {
             Ok((_, checked)) => audit::run(args, &checked),
             Err(code) => return code,
         },
+        Command::Review(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => audit::review(args, &checked),
+            Err(code) => return code,
+        },
         Command::Edges(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => edges::run(args, &checked),
             Err(code) => return code,

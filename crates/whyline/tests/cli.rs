@@ -1091,6 +1091,18 @@ mod audit {
     }
 
     #[test]
+    fn review_snapshot() {
+        let dir = simulated();
+        let catalog = repo_root().join("examples/shop").display().to_string();
+        let out = whyline(
+            dir.path(),
+            &["review", "--catalog", &catalog, "--data", "sim/data.csv"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        insta::assert_snapshot!("review_markdown", stdout(&out));
+    }
+
+    #[test]
     fn markdown_snapshot() {
         let dir = simulated();
         let catalog = repo_root().join("examples/shop").display().to_string();
