@@ -68,6 +68,54 @@ pub(crate) enum Command {
     /// decision behind them, metrics proposed for retirement, edges the data no
     /// longer supports, and the questions the meeting must decide.
     Review(AuditArgs),
+    /// A one-page report where every red number carries its why: self-contained
+    /// HTML (no network needed to open it, printable to PDF) or Markdown.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Audience {
+    /// Business metrics only.
+    Leadership,
+    /// Business and service metrics.
+    Manager,
+    /// Everything.
+    Engineering,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// One self-contained HTML page.
+    Html,
+    /// Markdown for a wiki.
+    Md,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Read every metric from this CSV or Parquet file instead of its `source:`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// The period, as a length ending at --to (e.g. 7d) [default: all the data in --data].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) since: Option<String>,
+    /// End of the period [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) to: Option<String>,
+    /// Who reads it.
+    #[arg(long, value_enum, default_value_t = Audience::Leadership)]
+    pub(crate) audience: Audience,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub(crate) format: ReportFormat,
+    /// Where to write it.
+    #[arg(short, long, value_name = "FILE", default_value = "report.html")]
+    pub(crate) output: std::path::PathBuf,
+    /// Replace an existing file (the old one is kept as FILE.bak).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ mod git;
 mod graph;
 mod output;
 mod pull;
+mod report;
 mod simulate;
 mod why;
 
@@ -86,6 +87,10 @@ fn main() -> ExitCode {
         Command::Demo(args) => simulate::demo(args),
         Command::Audit(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => audit::run(args, &checked),
+            Err(code) => return code,
+        },
+        Command::Report(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => report::run(args, &checked),
             Err(code) => return code,
         },
         Command::Review(args) => match load(args.catalog.catalog.as_ref()) {
