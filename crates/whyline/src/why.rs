@@ -346,7 +346,7 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
 }
 
 /// `12,345.6`-style numbers with a sensible number of digits.
-fn number(v: f64) -> String {
+pub(crate) fn number(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".to_string();
     }
