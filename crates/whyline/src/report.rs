@@ -286,10 +286,10 @@ fn html<'a>(
             let unit = m.unit.as_deref().unwrap_or("");
             let _ = write!(
                 out,
-                "{:.4} {} (baseline {:.4}). ",
-                c.observed,
+                "{} {} (baseline {}). ",
+                crate::why::number(c.observed),
                 escape(unit),
-                c.baseline
+                crate::why::number(c.baseline)
             );
         }
         let _ = writeln!(
