@@ -1,17 +1,15 @@
 //! `whyline audit`: the two tests with evidence from the data.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use whyline_audit::{Audit, Settings, audit};
 use whyline_catalog::{Catalog, Checked};
 use whyline_map::{Assessed, Verdict};
 use whyline_series::{Grid, format_time};
-use whyline_sources::{Options, Quiet, fetch};
 use whyline_why::Settings as WhySettings;
 
 use crate::cli::{AuditArgs, AuditFormat};
-use crate::{Outcome, diagnostics, pull};
+use crate::{Outcome, common};
 
 /// Runs the command.
 /// Everything the audit-based documents need.
@@ -24,50 +22,11 @@ struct Loaded {
 /// Loads the period's data and runs the audit; `Err` carries the exit outcome.
 fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
     let catalog = &checked.catalog;
-    if !checked.is_valid() {
-        eprint!(
-            "{}",
-            diagnostics::render_human(catalog, &checked.diagnostics)
-        );
-        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
-        return Err(Outcome::Invalid);
-    }
-    let range = match &args.since {
-        None => None,
-        Some(since) => match pull::window(None, args.to.as_deref(), Some(since)) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Err(Outcome::Invalid);
-            }
-        },
-    };
-    let ids: Vec<String> = catalog.metrics.iter().map(|m| m.id.clone()).collect();
-    let data = fetch(
-        catalog,
-        &ids,
-        &Options {
-            range,
-            data_file: args.data.clone(),
-            ..Options::default()
-        },
-        &Quiet,
-    );
-    let Some(grid) = data.grid else {
-        eprintln!(
-            "error: no data could be read; give --data FILE or --since for the catalog's sources"
-        );
-        for m in &data.missing {
-            eprintln!("  missing: {m}");
-        }
-        return Err(Outcome::Invalid);
-    };
+    common::require_valid(checked)?;
+    let range = common::period(args.since.as_deref(), args.to.as_deref())?;
+    let (data, grid) = common::fetch_all(catalog, range, args.data.clone())?;
     let assessed = Assessed::new(catalog);
-    let by_metric: HashMap<usize, &[f64]> = data
-        .series
-        .iter()
-        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
-        .collect();
+    let by_metric = common::by_metric(catalog, &data);
     let series = |m: usize| by_metric.get(&m).copied();
     let settings = Settings {
         why: WhySettings {
@@ -100,9 +59,7 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
         },
         AuditFormat::Md | AuditFormat::Human => print!("{}", markdown(catalog, &report, &grid)),
     }
-    for m in &data.missing {
-        eprintln!("  missing: {m}");
-    }
+    common::report_missing(&data);
     if report.metrics.iter().any(|a| !a.verdict.is_keep()) {
         Outcome::Fails
     } else {
@@ -267,11 +224,7 @@ pub(crate) fn review(args: &AuditArgs, checked: &Checked) -> Outcome {
         Err(outcome) => return outcome,
     };
     let graph = whyline_map::MetricGraph::new(catalog);
-    let by_metric: HashMap<usize, &[f64]> = data
-        .series
-        .iter()
-        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
-        .collect();
+    let by_metric = common::by_metric(catalog, &data);
     let series = |m: usize| by_metric.get(&m).copied();
     let edges = whyline_edges::analyse(
         catalog,
@@ -281,9 +234,7 @@ pub(crate) fn review(args: &AuditArgs, checked: &Checked) -> Outcome {
         &whyline_edges::Settings::default(),
     );
     print!("{}", review_markdown(catalog, &report, &grid, &edges));
-    for m in &data.missing {
-        eprintln!("  missing: {m}");
-    }
+    common::report_missing(&data);
     Outcome::Ok
 }
 

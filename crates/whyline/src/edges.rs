@@ -1,16 +1,15 @@
 //! `whyline edges`: declared drivers against the data, and missing ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use whyline_catalog::{Catalog, Checked as CheckedCatalog, Duration, Effect};
 use whyline_edges::{Report, Settings, Verdict, analyse};
 use whyline_map::MetricGraph;
-use whyline_sources::{Options, Quiet, fetch};
 
 use crate::cli::{EdgesArgs, EdgesFormat};
 use crate::output::write_file;
-use crate::{Outcome, diagnostics, pull};
+use crate::{Outcome, common, pull};
 
 fn lag_text(points: usize, step_ms: i64) -> String {
     Duration::from_millis((points as i64 * step_ms).max(0) as u64).to_string()
@@ -19,13 +18,8 @@ fn lag_text(points: usize, step_ms: i64) -> String {
 /// Runs the command.
 pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
     let catalog = &checked.catalog;
-    if !checked.is_valid() {
-        eprint!(
-            "{}",
-            diagnostics::render_human(catalog, &checked.diagnostics)
-        );
-        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
-        return Outcome::Invalid;
+    if let Err(outcome) = common::require_valid(checked) {
+        return outcome;
     }
     let range = if args.from.is_some() || args.since.is_some() {
         match pull::window(
@@ -42,28 +36,12 @@ pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
     } else {
         None
     };
-    let ids: Vec<String> = catalog.metrics.iter().map(|m| m.id.clone()).collect();
-    let options = Options {
-        range,
-        data_file: args.data.clone(),
-        ..Options::default()
-    };
-    let data = fetch(catalog, &ids, &options, &Quiet);
-    let Some(grid) = data.grid else {
-        eprintln!(
-            "error: no data could be read; give --data FILE or a window for the catalog's sources"
-        );
-        for m in &data.missing {
-            eprintln!("  missing: {m}");
-        }
-        return Outcome::Invalid;
+    let (data, grid) = match common::fetch_all(catalog, range, args.data.clone()) {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
     };
     let graph = MetricGraph::new(catalog);
-    let by_metric: HashMap<usize, &[f64]> = data
-        .series
-        .iter()
-        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
-        .collect();
+    let by_metric = common::by_metric(catalog, &data);
     let series = |m: usize| by_metric.get(&m).copied();
     let report = analyse(catalog, &graph, &series, grid.step, &Settings::default());
     let yaml = snippets(catalog, &report, grid.step);
@@ -76,9 +54,7 @@ pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
         EdgesFormat::Yaml => print!("{yaml}"),
         EdgesFormat::Human => print!("{}", human(catalog, &report, grid.step, &yaml)),
     }
-    for m in &data.missing {
-        eprintln!("  missing: {m}");
-    }
+    common::report_missing(&data);
     if let Some(path) = &args.apply {
         let text = format!(
             "# Suggested by `whyline edges`: review, then copy the drivers you agree with into the catalog.\n# Nothing here is read by whyline.\n{yaml}"

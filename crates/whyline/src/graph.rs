@@ -3,19 +3,14 @@
 use whyline_catalog::{Checked, diagnostic::did_you_mean};
 use whyline_map::{Assessed, GraphFormat, focus_set, render};
 
+use crate::Outcome;
 use crate::cli::{GraphArgs, GraphFormatArg};
-use crate::{Outcome, diagnostics};
 
 /// Runs the command; returns the exit code.
 pub(crate) fn run(args: &GraphArgs, checked: &Checked) -> Outcome {
     let catalog = &checked.catalog;
-    if !checked.is_valid() {
-        eprint!(
-            "{}",
-            diagnostics::render_human(catalog, &checked.diagnostics)
-        );
-        eprintln!("error: the catalog is invalid; fix it before drawing it (see `whyline check`)");
-        return Outcome::Invalid;
+    if let Err(outcome) = crate::common::require_valid(checked) {
+        return outcome;
     }
     let assessed = Assessed::new(catalog);
     let focus = match &args.focus {

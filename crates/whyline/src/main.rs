@@ -4,6 +4,7 @@
 mod audit;
 mod check;
 mod cli;
+mod common;
 mod diagnostics;
 mod edges;
 mod git;

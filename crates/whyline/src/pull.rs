@@ -8,8 +8,8 @@ use whyline_catalog::{Checked, diagnostic::did_you_mean};
 use whyline_series::{TimeRange, format_time, parse_duration_ms, parse_time};
 use whyline_sources::{DataSet, Options, Progress, fetch};
 
+use crate::Outcome;
 use crate::cli::{DataFormat, PullArgs};
-use crate::{Outcome, diagnostics};
 
 /// A progress bar on a terminal; nothing otherwise.
 struct Bar(ProgressBar);
@@ -73,13 +73,8 @@ fn chrono_now_ms() -> i64 {
 /// Runs the command.
 pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
     let catalog = &checked.catalog;
-    if !checked.is_valid() {
-        eprint!(
-            "{}",
-            diagnostics::render_human(catalog, &checked.diagnostics)
-        );
-        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
-        return Outcome::Invalid;
+    if let Err(outcome) = crate::common::require_valid(checked) {
+        return outcome;
     }
     let range = match window(
         args.from.as_deref(),

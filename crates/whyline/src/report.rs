@@ -4,19 +4,17 @@
 //! resource), so it opens offline and prints to PDF. Plots are drawn by
 //! `plotters` on the server side, with thresholds and the incident shaded.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use plotters::prelude::*;
 use whyline_catalog::{Bound, Catalog, Checked, Layer};
 use whyline_map::MetricGraph;
 use whyline_series::{Grid, format_time};
-use whyline_sources::{Options, Quiet, fetch};
 use whyline_why::{Explanation, Settings, Status, explain};
 
 use crate::cli::{Audience, ReportArgs, ReportFormat};
 use crate::output::write_file;
-use crate::{Outcome, diagnostics, pull};
+use crate::{Outcome, common};
 
 /// Escapes text for HTML content and attributes.
 fn escape(text: &str) -> String {
@@ -42,48 +40,19 @@ struct Entry {
 
 /// Runs the command.
 pub(crate) fn run(args: &ReportArgs, checked: &Checked) -> Outcome {
-    let catalog = &checked.catalog;
-    if !checked.is_valid() {
-        eprint!(
-            "{}",
-            diagnostics::render_human(catalog, &checked.diagnostics)
-        );
-        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
-        return Outcome::Invalid;
+    match render(args, checked) {
+        Ok(()) => Outcome::Ok,
+        Err(outcome) => outcome,
     }
-    let range = match &args.since {
-        None => None,
-        Some(since) => match pull::window(None, args.to.as_deref(), Some(since)) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Outcome::Invalid;
-            }
-        },
-    };
-    let ids: Vec<String> = catalog.metrics.iter().map(|m| m.id.clone()).collect();
-    let data = fetch(
-        catalog,
-        &ids,
-        &Options {
-            range,
-            data_file: args.data.clone(),
-            ..Options::default()
-        },
-        &Quiet,
-    );
-    let Some(grid) = data.grid else {
-        eprintln!(
-            "error: no data could be read; give --data FILE or --since for the catalog's sources"
-        );
-        return Outcome::Invalid;
-    };
+}
+
+fn render(args: &ReportArgs, checked: &Checked) -> Result<(), Outcome> {
+    let catalog = &checked.catalog;
+    common::require_valid(checked)?;
+    let range = common::period(args.since.as_deref(), args.to.as_deref())?;
+    let (data, grid) = common::fetch_all(catalog, range, args.data.clone())?;
     let graph = MetricGraph::new(catalog);
-    let by_metric: HashMap<usize, &[f64]> = data
-        .series
-        .iter()
-        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
-        .collect();
+    let by_metric = common::by_metric(catalog, &data);
     let series = |m: usize| by_metric.get(&m).copied();
     let settings = Settings {
         step_ms: grid.step,
@@ -111,17 +80,15 @@ pub(crate) fn run(args: &ReportArgs, checked: &Checked) -> Outcome {
     };
     if let Err(e) = write_file(&args.output, text.as_bytes(), args.force) {
         eprintln!("error: {e}");
-        return Outcome::Invalid;
+        return Err(Outcome::Invalid);
     }
     eprintln!(
         "wrote {} ({} metrics)",
         args.output.display(),
         entries.len()
     );
-    for m in &data.missing {
-        eprintln!("  missing: {m}");
-    }
-    Outcome::Ok
+    common::report_missing(&data);
+    Ok(())
 }
 
 fn status_word(status: Status) -> &'static str {

@@ -11,8 +11,8 @@ use whyline_why::{
     Change, Explanation, Settings, Status, SuspectedEdge, Windows, explain, explain_beyond,
 };
 
+use crate::Outcome;
 use crate::cli::{DataFormat, WhyArgs};
-use crate::{Outcome, diagnostics};
 
 /// A `FROM..TO` window.
 fn window(text: &str, flag: &str) -> Result<TimeRange, String> {
@@ -273,13 +273,8 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
 /// Runs the command.
 pub(crate) fn run(args: &WhyArgs, checked: &Checked) -> Outcome {
     let catalog = &checked.catalog;
-    if !checked.is_valid() {
-        eprint!(
-            "{}",
-            diagnostics::render_human(catalog, &checked.diagnostics)
-        );
-        eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
-        return Outcome::Invalid;
+    if let Err(outcome) = crate::common::require_valid(checked) {
+        return outcome;
     }
     match answer(args, catalog) {
         Err(e) => {

@@ -1,0 +1,80 @@
+//! What several commands share: refusing an invalid catalog, reading the
+//! period's data, and indexing series by catalog position.
+
+use std::collections::HashMap;
+
+use whyline_catalog::{Catalog, Checked};
+use whyline_series::{Grid, TimeRange};
+use whyline_sources::{DataSet, Options, Quiet, fetch};
+
+use crate::{Outcome, diagnostics, pull};
+
+/// Draws the diagnostics of an invalid catalog and says to fix it first.
+pub(crate) fn require_valid(checked: &Checked) -> Result<(), Outcome> {
+    if checked.is_valid() {
+        return Ok(());
+    }
+    eprint!(
+        "{}",
+        diagnostics::render_human(&checked.catalog, &checked.diagnostics)
+    );
+    eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
+    Err(Outcome::Invalid)
+}
+
+/// The window of `--since` [`--to`], or `None` (all the data of a file).
+pub(crate) fn period(since: Option<&str>, to: Option<&str>) -> Result<Option<TimeRange>, Outcome> {
+    match since {
+        None => Ok(None),
+        Some(since) => pull::window(None, to, Some(since)).map(Some).map_err(|e| {
+            eprintln!("error: {e}");
+            Outcome::Invalid
+        }),
+    }
+}
+
+/// Reads every metric of the catalog for the period; an error when nothing could be read.
+pub(crate) fn fetch_all(
+    catalog: &Catalog,
+    range: Option<TimeRange>,
+    data_file: Option<std::path::PathBuf>,
+) -> Result<(DataSet, Grid), Outcome> {
+    let ids: Vec<String> = catalog.metrics.iter().map(|m| m.id.clone()).collect();
+    let data = fetch(
+        catalog,
+        &ids,
+        &Options {
+            range,
+            data_file,
+            ..Options::default()
+        },
+        &Quiet,
+    );
+    match data.grid {
+        Some(grid) => Ok((data, grid)),
+        None => {
+            eprintln!(
+                "error: no data could be read; give --data FILE, or a window for the catalog's sources"
+            );
+            for m in &data.missing {
+                eprintln!("  missing: {m}");
+            }
+            Err(Outcome::Invalid)
+        }
+    }
+}
+
+/// The aligned values of every metric read, by catalog position.
+pub(crate) fn by_metric<'a>(catalog: &Catalog, data: &'a DataSet) -> HashMap<usize, &'a [f64]> {
+    data.series
+        .iter()
+        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
+        .collect()
+}
+
+/// Prints what could not be read, on stderr.
+pub(crate) fn report_missing(data: &DataSet) {
+    for m in &data.missing {
+        eprintln!("  missing: {m}");
+    }
+}
