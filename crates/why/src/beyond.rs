@@ -15,7 +15,9 @@ use whyline_catalog::{Catalog, Driver, Duration, Effect};
 use whyline_map::MetricGraph;
 use whyline_stats::{RobustBaseline, median};
 
-use crate::engine::{Explanation, Settings, Status, Windows, explain, start_of_change};
+use crate::engine::{
+    Cause, Change, Explanation, Settings, Status, Windows, explain, start_of_change,
+};
 
 /// An edge the data suggests and the answer used: (driver, metric, effect, lag in points).
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +125,60 @@ pub fn explain_beyond<'a>(
         graph = MetricGraph::new(&map);
         answer = explain(&map, &graph, series, target, at, windows.clone(), settings);
     }
+    // When the map ends at the asked metric itself, it stays first (the CLI
+    // contract), but a suspect the data points to is named after it, as a
+    // lead for the mapping work owed, never as the answer.
+    if matches!(answer.status, Status::Red | Status::Amber)
+        && answer.causes.first().is_some_and(|c| c.metric == target)
+    {
+        if let Some(w) = answer.windows.clone() {
+            if let Some(edge) =
+                best_suspect(&map, &graph, series, target, target, &w, settings, suspects)
+            {
+                if let Some(x) = series(edge.from) {
+                    let change = change_of(x, &w);
+                    let evidence = answer.causes.first().map_or(0.0, |c| c.evidence) * 0.5;
+                    let cause = Cause {
+                        metric: edge.from,
+                        score: 0.5,
+                        evidence,
+                        path: vec![target, edge.from],
+                        explained: 0.0,
+                        change,
+                        since: start_of_change(x, &w, settings),
+                        consistent: true,
+                    };
+                    answer.causes.insert(1, cause);
+                    answer.causes.truncate(settings.max_causes.max(2));
+                    taken.push(edge);
+                }
+            }
+        }
+    }
     (answer, taken)
+}
+
+/// How a metric outside the explored map moved between the windows.
+fn change_of(x: &[f64], w: &Windows) -> Change {
+    let end = w.incident.end.min(x.len());
+    let base = RobustBaseline::fit(&x[w.baseline.clone()]);
+    let center = base.map_or(f64::NAN, |b| b.center);
+    let observed = median(&x[w.incident.start.min(end)..end]).unwrap_or(f64::NAN);
+    let sigma = x[w.incident.start.min(end)..end]
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| base.map_or(0.0, |b| b.z(*v)))
+        .fold(0.0, |acc: f64, z| if z.abs() > acc.abs() { z } else { acc });
+    Change {
+        baseline: center,
+        observed,
+        relative: if center == 0.0 {
+            f64::NAN
+        } else {
+            (observed - center) / center.abs()
+        },
+        sigma,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

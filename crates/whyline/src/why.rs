@@ -183,18 +183,16 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
     // Where the walk stops short of a root (a metric its mapped drivers do not
     // explain, other than the asked one), read the plausible unmapped drivers
     // too and let the engine follow an edge the data suggests.
-    let stop = explanation
-        .causes
-        .first()
-        .map(|c| c.metric)
-        .filter(|&m| m != target);
+    let stop = explanation.causes.first().map(|c| c.metric);
     let stops_short = matches!(explanation.status, Status::Red | Status::Amber)
         && stop.is_some_and(|m| {
-            graph
-                .drivers_of(m)
-                .map(|d| explanation.shares.get(&(m, d)).copied().unwrap_or(0.0))
-                .sum::<f64>()
-                < 0.5
+            m == target || {
+                graph
+                    .drivers_of(m)
+                    .map(|d| explanation.shares.get(&(m, d)).copied().unwrap_or(0.0))
+                    .sum::<f64>()
+                    < 0.5
+            }
         });
     if let (true, Some(stop)) = (stops_short, stop) {
         let explored = graph.upstream(target);
@@ -497,9 +495,15 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
         }
     }
     if !a.suspected.is_empty() {
+        let map_ends = e.causes.first().is_some_and(|c| c.metric == e.target);
         let _ = writeln!(
             out,
-            "\nThe map stops short of this answer: it follows edges the catalog does not have, suggested by the data.\nMapping work owed (add these drivers if they are right):"
+            "{}",
+            if map_ends {
+                "\nA lead for that mapping work (suggested by the data, not an answer):"
+            } else {
+                "\nThe map stops short of this answer: it follows edges the catalog does not have, suggested by the data.\nMapping work owed (add these drivers if they are right):"
+            }
         );
         for x in &a.suspected {
             let _ = writeln!(

@@ -862,6 +862,63 @@ mod why {
     }
 
     #[test]
+    fn when_the_map_ends_at_the_asked_metric_a_lead_is_named_after_it() {
+        let dir = shop_with_fault("checkout_cpu_utilization:step:8");
+        let catalog = dir.path().join("shop");
+        std::fs::create_dir(&catalog).expect("mkdir");
+        for entry in std::fs::read_dir(repo_root().join("examples/shop/metrics")).expect("example")
+        {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), catalog.join(entry.file_name())).expect("copy");
+        }
+        let business = catalog.join("business.yaml");
+        let text = std::fs::read_to_string(&business).expect("read");
+        let edge = "      - metric: conversion_rate\n        effect: increases\n        why: Fewer completed checkouts mean fewer orders\n";
+        assert!(text.contains(edge));
+        std::fs::write(&business, text.replacen(edge, "", 1)).expect("write");
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                "shop",
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        // The contract: the asked metric first, the map ends there...
+        assert_eq!(answer["causes"][0]["metric"], "revenue");
+        assert_eq!(answer["map_ends"], true);
+        // ...and the data's lead right after it, named as an unmapped edge.
+        let lead = answer["causes"][1]["metric"].as_str().unwrap_or("");
+        assert!(
+            ["checkout_latency_p99", "checkout_cpu_utilization"].contains(&lead),
+            "{answer}"
+        );
+        assert_eq!(answer["unmapped_edges"][0]["to"], "revenue");
+        let human = stdout(&whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                "shop",
+                "--data",
+                "sim/data.csv",
+            ],
+        ));
+        assert!(
+            human.contains("A lead for that mapping work (suggested by the data, not an answer):"),
+            "{human}"
+        );
+    }
+
+    #[test]
     fn the_demo_runs_the_whole_story() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = whyline(
