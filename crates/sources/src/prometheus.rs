@@ -115,38 +115,16 @@ async fn query_once(
         }
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => {
-                last_error = Some(SourceError::Timeout {
-                    url: url.clone(),
-                    seconds: endpoint.timeout.as_secs_f64(),
-                    attempts: attempt,
-                });
-                continue;
-            }
             Err(e) => {
-                last_error = Some(SourceError::Unreachable {
-                    url: url.clone(),
-                    message: crate::error_chain(&e),
-                });
+                last_error = Some(transport_error(&url, endpoint, attempt, &e));
                 continue;
             }
         };
         let status = response.status();
         let body = match response.bytes().await {
             Ok(b) => b,
-            Err(e) if e.is_timeout() => {
-                last_error = Some(SourceError::Timeout {
-                    url: url.clone(),
-                    seconds: endpoint.timeout.as_secs_f64(),
-                    attempts: attempt,
-                });
-                continue;
-            }
             Err(e) => {
-                last_error = Some(SourceError::Unreachable {
-                    url: url.clone(),
-                    message: crate::error_chain(&e),
-                });
+                last_error = Some(transport_error(&url, endpoint, attempt, &e));
                 continue;
             }
         };
@@ -170,6 +148,22 @@ async fn query_once(
         url,
         message: "no attempt was made".to_string(),
     }))
+}
+
+/// A failed send or read, as a time-out or as an unreachable server.
+fn transport_error(url: &str, endpoint: &Endpoint, attempt: u32, e: &reqwest::Error) -> SourceError {
+    if e.is_timeout() {
+        SourceError::Timeout {
+            url: url.to_string(),
+            seconds: endpoint.timeout.as_secs_f64(),
+            attempts: attempt,
+        }
+    } else {
+        SourceError::Unreachable {
+            url: url.to_string(),
+            message: crate::error_chain(e),
+        }
+    }
 }
 
 /// Prometheus' `errorType` and `error` from an error body, or the body's start.
