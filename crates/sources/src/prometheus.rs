@@ -151,7 +151,12 @@ async fn query_once(
 }
 
 /// A failed send or read, as a time-out or as an unreachable server.
-fn transport_error(url: &str, endpoint: &Endpoint, attempt: u32, e: &reqwest::Error) -> SourceError {
+fn transport_error(
+    url: &str,
+    endpoint: &Endpoint,
+    attempt: u32,
+    e: &reqwest::Error,
+) -> SourceError {
     if e.is_timeout() {
         SourceError::Timeout {
             url: url.to_string(),

@@ -618,6 +618,24 @@ mod why {
         dir
     }
 
+    /// Copies the example map into `dir/shop` with one driver entry removed from `file`.
+    fn shop_without(dir: &Path, file: &str, edge: &str) {
+        let catalog = dir.join("shop");
+        std::fs::create_dir(&catalog).expect("mkdir");
+        for entry in std::fs::read_dir(repo_root().join("examples/shop/metrics")).expect("example")
+        {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), catalog.join(entry.file_name())).expect("copy");
+        }
+        let path = catalog.join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains(edge),
+            "the example no longer has this edge: {edge}"
+        );
+        std::fs::write(&path, text.replacen(edge, "", 1)).expect("write");
+    }
+
     fn why(dir: &Path, extra: &[&str]) -> Output {
         let catalog = repo_root().join("examples/shop").display().to_string();
         whyline(
@@ -802,18 +820,11 @@ mod why {
     fn a_missing_edge_is_followed_through_the_data_and_reported() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
         // A copy of the map that forgot that CPU drives checkout latency.
-        let catalog = dir.path().join("shop");
-        std::fs::create_dir(&catalog).expect("mkdir");
-        for entry in std::fs::read_dir(repo_root().join("examples/shop/metrics")).expect("example")
-        {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), catalog.join(entry.file_name())).expect("copy");
-        }
-        let checkout = catalog.join("checkout.yaml");
-        let text = std::fs::read_to_string(&checkout).expect("read");
-        let edge = "      - metric: checkout_cpu_utilization\n        effect: increases\n        why: Latency rises sharply as CPU saturates\n";
-        assert!(text.contains(edge));
-        std::fs::write(&checkout, text.replacen(edge, "", 1)).expect("write");
+        shop_without(
+            dir.path(),
+            "checkout.yaml",
+            "      - metric: checkout_cpu_utilization\n        effect: increases\n        why: Latency rises sharply as CPU saturates\n",
+        );
         let out = whyline(
             dir.path(),
             &[
@@ -864,18 +875,11 @@ mod why {
     #[test]
     fn when_the_map_ends_at_the_asked_metric_a_lead_is_named_after_it() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
-        let catalog = dir.path().join("shop");
-        std::fs::create_dir(&catalog).expect("mkdir");
-        for entry in std::fs::read_dir(repo_root().join("examples/shop/metrics")).expect("example")
-        {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), catalog.join(entry.file_name())).expect("copy");
-        }
-        let business = catalog.join("business.yaml");
-        let text = std::fs::read_to_string(&business).expect("read");
-        let edge = "      - metric: conversion_rate\n        effect: increases\n        why: Fewer completed checkouts mean fewer orders\n";
-        assert!(text.contains(edge));
-        std::fs::write(&business, text.replacen(edge, "", 1)).expect("write");
+        shop_without(
+            dir.path(),
+            "business.yaml",
+            "      - metric: conversion_rate\n        effect: increases\n        why: Fewer completed checkouts mean fewer orders\n",
+        );
         let out = whyline(
             dir.path(),
             &[
