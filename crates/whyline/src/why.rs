@@ -1,12 +1,11 @@
 //! `whyline why`: read the metric's part of the map, run the engine, draw the answer.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use whyline_catalog::{Catalog, Checked, diagnostic::did_you_mean};
 use whyline_map::MetricGraph;
 use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time};
-use whyline_sources::{DataSet, Options, Quiet, fetch};
+use whyline_sources::{DataSet, Missing, Options, Quiet, fetch};
 use whyline_why::{
     Change, Explanation, Settings, Status, SuspectedEdge, Windows, explain, explain_beyond,
 };
@@ -15,7 +14,7 @@ use crate::Outcome;
 use crate::cli::{DataFormat, WhyArgs};
 
 /// A `FROM..TO` window.
-fn window(text: &str, flag: &str) -> Result<TimeRange, String> {
+fn window_of(text: &str, flag: &str) -> Result<TimeRange, String> {
     let (a, b) = text
         .split_once("..")
         .ok_or_else(|| format!("{flag}: write FROM..TO, e.g. 2021-01-01..2021-03-31"))?;
@@ -45,61 +44,99 @@ fn date_or_time(text: &str) -> String {
 pub(crate) struct Answer {
     pub(crate) explanation: Explanation,
     pub(crate) grid: Grid,
-    pub(crate) data: DataSet,
+    /// Metrics that could not be read, and why.
+    pub(crate) missing: Vec<Missing>,
     /// Edges not in the catalog that the answer followed.
     pub(crate) suspected: Vec<SuspectedEdge>,
 }
 
+/// What to explain, resolved against the catalog.
+#[derive(Debug, Clone)]
+pub(crate) struct Question {
+    /// The asked metric's catalog position.
+    pub(crate) target: usize,
+    /// The time to explain, in Unix ms; `None` = the latest point.
+    pub(crate) at: Option<i64>,
+    /// Both periods of a period-over-period question (baseline, window).
+    pub(crate) periods: Option<(TimeRange, TimeRange)>,
+}
+
+impl Question {
+    /// Reads the metric id, `at` and the periods as a user wrote them.
+    pub(crate) fn parse(
+        catalog: &Catalog,
+        metric: &str,
+        at: Option<&str>,
+        baseline: Option<&str>,
+        window: Option<&str>,
+    ) -> Result<Question, String> {
+        let Some(target) = catalog.index_of(metric) else {
+            let hint = did_you_mean(metric, catalog.metrics.iter().map(|m| m.id.as_str()))
+                .map(|s| format!(": did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(format!("no metric `{metric}` in the catalog{hint}"));
+        };
+        let at = at.map(parse_time).transpose().map_err(|e| format!("--at: {e}"))?;
+        let periods = match (baseline, window) {
+            (Some(b), Some(w)) => Some((window_of(b, "--baseline")?, window_of(w, "--window")?)),
+            _ => None,
+        };
+        Ok(Question {
+            target,
+            at,
+            periods,
+        })
+    }
+
+    /// The time span the question needs read from network sources.
+    pub(crate) fn range(&self, lookback_ms: i64) -> TimeRange {
+        match (&self.periods, self.at) {
+            (Some((b, w)), _) => TimeRange {
+                start: b.start.min(w.start),
+                end: b.end.max(w.end),
+            },
+            (None, Some(at)) => TimeRange {
+                start: at - lookback_ms,
+                end: at + 1,
+            },
+            (None, None) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                TimeRange {
+                    start: now - lookback_ms,
+                    end: now,
+                }
+            }
+        }
+    }
+}
+
 /// Reads the data and runs the engine; errors are for the user.
 pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String> {
-    let Some(target) = catalog.index_of(&args.metric) else {
-        let hint = did_you_mean(&args.metric, catalog.metrics.iter().map(|m| m.id.as_str()))
-            .map(|s| format!(": did you mean `{s}`?"))
-            .unwrap_or_default();
-        return Err(format!("no metric `{}` in the catalog{hint}", args.metric));
-    };
+    let question = Question::parse(
+        catalog,
+        &args.metric,
+        args.at.as_deref(),
+        args.baseline.as_deref(),
+        args.window.as_deref(),
+    )?;
     let graph = MetricGraph::new(catalog);
-    let at = args
-        .at
-        .as_deref()
-        .map(parse_time)
-        .transpose()
-        .map_err(|e| format!("--at: {e}"))?;
     let step_ms = args
         .step
         .as_deref()
         .map(parse_duration_ms)
         .transpose()
         .map_err(|e| format!("--step: {e}"))?;
-    let explicit = match (&args.baseline, &args.window) {
-        (Some(b), Some(w)) => Some((window(b, "--baseline")?, window(w, "--window")?)),
-        _ => None,
-    };
     let lookback = parse_duration_ms(&args.lookback).map_err(|e| format!("--lookback: {e}"))?;
     // Files are read whole; network sources need a window.
-    let range = match (&explicit, at, &args.data) {
-        (Some((b, w)), _, _) => Some(TimeRange {
-            start: b.start.min(w.start),
-            end: b.end.max(w.end),
-        }),
-        (None, _, Some(_)) => None,
-        (None, Some(at), None) => Some(TimeRange {
-            start: at - lookback,
-            end: at + 1,
-        }),
-        (None, None, None) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            Some(TimeRange {
-                start: now - lookback,
-                end: now,
-            })
-        }
+    let range = match (&question.periods, &args.data) {
+        (None, Some(_)) => None,
+        _ => Some(question.range(lookback)),
     };
     // Only the metric's own part of the map is read: cost follows the subgraph.
     let ids: Vec<String> = graph
-        .upstream(target)
+        .upstream(question.target)
         .into_iter()
         .map(|m| catalog.metrics[m].id.clone())
         .collect();
@@ -118,16 +155,55 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
             reasons.join("\n  ")
         ));
     };
-    if data.get(&args.metric).is_none() {
-        let reason = data
-            .missing
+    let by_metric = crate::common::by_metric(catalog, &data);
+    let series = |m: usize| by_metric.get(&m).copied();
+    // Unmapped drivers are read only when the walk stops short.
+    let more = |extra: &[String]| {
+        Some(fetch(
+            catalog,
+            extra,
+            &Options {
+                range: Some(grid.range()),
+                step_ms: Some(grid.step),
+                data_file: args.data.clone(),
+                ..Options::default()
+            },
+            &Quiet,
+        ))
+    };
+    let (explanation, suspected) =
+        analyse(catalog, &graph, &question, grid, &data.missing, &series, &more)?;
+    Ok(Answer {
+        explanation,
+        grid,
+        missing: data.missing,
+        suspected,
+    })
+}
+
+/// Runs the engine over series already read on `grid`, following edges the
+/// data suggests when the walk stops short. `more` reads metrics `series`
+/// does not have (`None` when `series` already holds every metric).
+pub(crate) fn analyse<'a>(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    question: &Question,
+    grid: Grid,
+    missing: &[Missing],
+    series: &dyn Fn(usize) -> Option<&'a [f64]>,
+    more: &dyn Fn(&[String]) -> Option<DataSet>,
+) -> Result<(Explanation, Vec<SuspectedEdge>), String> {
+    let target = question.target;
+    let metric = &catalog.metrics[target].id;
+    if series(target).is_none() {
+        let reason = missing
             .iter()
-            .find(|m| m.metric == args.metric)
+            .find(|m| &m.metric == metric)
             .map(ToString::to_string)
             .unwrap_or_default();
-        return Err(format!("no data for `{}` itself: {reason}", args.metric));
+        return Err(format!("no data for `{metric}` itself: {reason}"));
     }
-    let at_index = match at {
+    let at_index = match question.at {
         None => None,
         Some(t) => Some(grid.index(t).ok_or_else(|| {
             format!(
@@ -138,7 +214,7 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
             )
         })?),
     };
-    let windows = explicit.map(|(b, w)| Windows {
+    let windows = question.periods.map(|(b, w)| Windows {
         baseline: grid.indices(b),
         incident: grid.indices(w),
         periods: true,
@@ -165,16 +241,10 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
             .then(|| (season_ms / grid.step) as usize),
         ..Settings::default()
     };
-    let by_metric: HashMap<usize, &[f64]> = data
-        .series
-        .iter()
-        .filter_map(|(id, s)| catalog.index_of(id).map(|i| (i, s.values.as_slice())))
-        .collect();
-    let series = |m: usize| by_metric.get(&m).copied();
     let explanation = explain(
         catalog,
-        &graph,
-        &series,
+        graph,
+        series,
         target,
         at_index,
         windows.clone(),
@@ -194,78 +264,60 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
                     < 0.5
             }
         });
-    if let (true, Some(stop)) = (stops_short, stop) {
-        let explored = graph.upstream(target);
-        let below = graph.downstream(target);
-        let services: Vec<&str> = explored
-            .iter()
-            .filter_map(|&m| catalog.metrics[m].service.as_deref())
-            .collect();
-        let large = catalog.metrics.len() > 5_000;
-        let extra: Vec<String> = (0..catalog.metrics.len())
-            .filter(|m| {
-                !explored.contains(m)
-                    && !below.contains(m)
-                    && catalog.metrics[*m].layer > catalog.metrics[stop].layer
-            })
-            .filter(|&m| {
-                !large
-                    || catalog.metrics[m]
-                        .service
-                        .as_deref()
-                        .is_some_and(|s| services.contains(&s))
-            })
-            .map(|m| catalog.metrics[m].id.clone())
-            .collect();
-        if !extra.is_empty() {
-            let more = fetch(
-                catalog,
-                &extra,
-                &Options {
-                    range: Some(grid.range()),
-                    step_ms: Some(grid.step),
-                    data_file: args.data.clone(),
-                    ..Options::default()
-                },
-                &Quiet,
-            );
-            if more.grid == Some(grid) {
-                let mut all = by_metric.clone();
-                all.extend(
-                    more.series.iter().filter_map(|(id, s)| {
-                        catalog.index_of(id).map(|i| (i, s.values.as_slice()))
-                    }),
-                );
-                let suspects: Vec<usize> =
-                    extra.iter().filter_map(|id| catalog.index_of(id)).collect();
-                let series_all = |m: usize| all.get(&m).copied();
-                let (beyond, suspected) = explain_beyond(
-                    catalog,
-                    &series_all,
-                    target,
-                    at_index,
-                    windows,
-                    &settings,
-                    &suspects,
-                    3,
-                );
-                if !suspected.is_empty() {
-                    return Ok(Answer {
-                        explanation: beyond,
-                        grid,
-                        data,
-                        suspected,
-                    });
-                }
-            }
-        }
+    let Some(stop) = stop.filter(|_| stops_short) else {
+        return Ok((explanation, Vec::new()));
+    };
+    let explored = graph.upstream(target);
+    let below = graph.downstream(target);
+    let services: Vec<&str> = explored
+        .iter()
+        .filter_map(|&m| catalog.metrics[m].service.as_deref())
+        .collect();
+    let large = catalog.metrics.len() > 5_000;
+    let extra: Vec<String> = (0..catalog.metrics.len())
+        .filter(|m| {
+            !explored.contains(m)
+                && !below.contains(m)
+                && catalog.metrics[*m].layer > catalog.metrics[stop].layer
+        })
+        .filter(|&m| {
+            !large
+                || catalog.metrics[m]
+                    .service
+                    .as_deref()
+                    .is_some_and(|s| services.contains(&s))
+        })
+        .map(|m| catalog.metrics[m].id.clone())
+        .collect();
+    if extra.is_empty() {
+        return Ok((explanation, Vec::new()));
     }
-    Ok(Answer {
-        suspected: Vec::new(),
-        explanation,
-        grid,
-        data,
-    })
+    let fetched = more(&extra);
+    if fetched.as_ref().is_some_and(|d| d.grid != Some(grid)) {
+        // Read on another grid (or not at all): nothing to compare with.
+        return Ok((explanation, Vec::new()));
+    }
+    let extra_series = fetched
+        .as_ref()
+        .map(|d| crate::common::by_metric(catalog, d))
+        .unwrap_or_default();
+    let series_all = |m: usize| series(m).or_else(|| extra_series.get(&m).copied());
+    let suspects: Vec<usize> = extra.iter().filter_map(|id| catalog.index_of(id)).collect();
+    let (beyond, suspected) = explain_beyond(
+        catalog,
+        &series_all,
+        target,
+        at_index,
+        windows,
+        &settings,
+        &suspects,
+        3,
+    );
+    if suspected.is_empty() {
+        Ok((explanation, Vec::new()))
+    } else {
+        Ok((beyond, suspected))
+    }
 }
 
 /// Runs the command.
@@ -334,7 +386,7 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             "lag": whyline_catalog::Duration::from_millis(x.lag as u64 * a.grid.step.max(0) as u64).to_string(),
             "strength": (x.strength * 1000.0).round() / 1000.0,
         })).collect::<Vec<_>>(),
-        "missing": a.data.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
+        "missing": a.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
     })
 }
 
@@ -558,7 +610,7 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
 }
 
 fn missing_lines(out: &mut String, a: &Answer) {
-    for m in &a.data.missing {
+    for m in &a.missing {
         let _ = writeln!(out, "  missing: {m}");
     }
 }
