@@ -25,8 +25,14 @@ fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
     common::require_valid(checked)?;
     let range = common::period(args.since.as_deref(), args.to.as_deref())?;
     let (data, grid) = common::fetch_all(catalog, range, args.data.clone())?;
+    let report = audit_of(catalog, &data, grid);
+    Ok(Loaded { report, grid, data })
+}
+
+/// The audit of data already read on `grid`.
+pub(crate) fn audit_of(catalog: &Catalog, data: &whyline_sources::DataSet, grid: Grid) -> Audit {
     let assessed = Assessed::new(catalog);
-    let by_metric = common::by_metric(catalog, &data);
+    let by_metric = common::by_metric(catalog, data);
     let series = |m: usize| by_metric.get(&m).copied();
     let settings = Settings {
         why: WhySettings {
@@ -35,14 +41,33 @@ fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
         },
         ..Settings::default()
     };
-    let report = audit(
+    audit(
         catalog,
         &assessed.graph,
         &assessed.assessments,
         &series,
         &settings,
+    )
+}
+
+/// The review agenda over an audit and the data it was made from.
+pub(crate) fn review_of(
+    catalog: &Catalog,
+    report: &Audit,
+    data: &whyline_sources::DataSet,
+    grid: Grid,
+) -> String {
+    let graph = whyline_map::MetricGraph::new(catalog);
+    let by_metric = common::by_metric(catalog, data);
+    let series = |m: usize| by_metric.get(&m).copied();
+    let edges = whyline_edges::analyse(
+        catalog,
+        &graph,
+        &series,
+        grid.step,
+        &whyline_edges::Settings::default(),
     );
-    Ok(Loaded { report, grid, data })
+    review_markdown(catalog, report, &grid, &edges)
 }
 
 /// Runs `audit`.
@@ -67,7 +92,7 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
     }
 }
 
-fn json(catalog: &Catalog, report: &Audit, grid: &Grid) -> serde_json::Value {
+pub(crate) fn json(catalog: &Catalog, report: &Audit, grid: &Grid) -> serde_json::Value {
     let id = |m: usize| catalog.metrics[m].id.clone();
     serde_json::json!({
         "coverage": report.coverage,
@@ -223,22 +248,12 @@ pub(crate) fn review(args: &AuditArgs, checked: &Checked) -> Outcome {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
-    let graph = whyline_map::MetricGraph::new(catalog);
-    let by_metric = common::by_metric(catalog, &data);
-    let series = |m: usize| by_metric.get(&m).copied();
-    let edges = whyline_edges::analyse(
-        catalog,
-        &graph,
-        &series,
-        grid.step,
-        &whyline_edges::Settings::default(),
-    );
-    print!("{}", review_markdown(catalog, &report, &grid, &edges));
+    print!("{}", review_of(catalog, &report, &data, grid));
     common::report_missing(&data);
     Outcome::Ok
 }
 
-fn review_markdown(
+pub(crate) fn review_markdown(
     catalog: &Catalog,
     report: &Audit,
     grid: &Grid,

@@ -274,7 +274,7 @@ fn human_diff(change: &CatalogDiff, revision: &str) -> String {
     out
 }
 
-fn json(
+pub(crate) fn json(
     catalog: &Catalog,
     assessed: &Assessed<'_>,
     revision: Option<&str>,

@@ -71,6 +71,13 @@ pub(crate) enum Command {
     /// A one-page report where every red number carries its why: self-contained
     /// HTML (no network needed to open it, printable to PDF) or Markdown.
     Report(ReportArgs),
+    /// Serve the map as a live web page and a JSON API (read-only).
+    ///
+    /// Binds 127.0.0.1:8080 by default. Listening on any other address needs a
+    /// bearer token (`$WHYLINE_TOKEN` or --token-file); the API then asks for it.
+    /// Data is refreshed in the background; the catalog is reloaded when its
+    /// files change, and a broken edit keeps the last good catalog serving.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -344,4 +351,34 @@ pub(crate) struct GraphArgs {
     /// Draw only this metric, what drives it and what it drives.
     #[arg(long, value_name = "METRIC")]
     pub(crate) focus: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Read every metric from this CSV or Parquet file instead of its `source:`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// Address to listen on; anything but loopback requires a token.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+    /// File holding the bearer token [default: $WHYLINE_TOKEN].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<std::path::PathBuf>,
+    /// How often to re-read the data.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub(crate) refresh: String,
+    /// History to read from network sources at each refresh.
+    #[arg(long, value_name = "DURATION", default_value = "6h")]
+    pub(crate) lookback: String,
+    /// Longest a request may take before it is answered with 503.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub(crate) request_timeout: String,
+    /// Longest one request to a data source may take.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub(crate) source_timeout: String,
+    /// Requests in flight at once towards network sources.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) concurrency: usize,
 }

@@ -130,8 +130,7 @@ fn short_label(code: Code) -> &'static str {
 
 /// The handler used for stderr: colours only on a terminal that wants them;
 /// plain Unicode and a fixed width otherwise, so snapshots and CI logs are stable.
-fn handler() -> GraphicalReportHandler {
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+fn handler(colour: bool) -> GraphicalReportHandler {
     let theme = if colour {
         GraphicalTheme::unicode()
     } else {
@@ -144,7 +143,13 @@ fn handler() -> GraphicalReportHandler {
 
 /// Draws every diagnostic as rustc-style text.
 pub(crate) fn render_human(catalog: &Catalog, diagnostics: &[Diagnostic]) -> String {
-    let handler = handler();
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    render_text(catalog, diagnostics, colour)
+}
+
+/// Draws every diagnostic as rustc-style text, in colour or not.
+pub(crate) fn render_text(catalog: &Catalog, diagnostics: &[Diagnostic], colour: bool) -> String {
+    let handler = handler(colour);
     let mut out = String::new();
     for diagnostic in diagnostics {
         let rendered = to_rendered(catalog, diagnostic);

@@ -12,6 +12,7 @@ mod graph;
 mod output;
 mod pull;
 mod report;
+mod serve;
 mod simulate;
 mod why;
 
@@ -98,6 +99,7 @@ fn main() -> ExitCode {
             Ok((_, checked)) => audit::review(args, &checked),
             Err(code) => return code,
         },
+        Command::Serve(args) => return serve::run(args),
         Command::Edges(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => edges::run(args, &checked),
             Err(code) => return code,

@@ -50,6 +50,20 @@ pub(crate) struct Answer {
     pub(crate) suspected: Vec<SuspectedEdge>,
 }
 
+/// Why a question could not be answered.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum AskError {
+    /// The metric is not in the catalog.
+    #[error("{0}")]
+    UnknownMetric(String),
+    /// A time or period is malformed or outside the data.
+    #[error("{0}")]
+    BadInput(String),
+    /// The data needed could not be read.
+    #[error("{0}")]
+    NoData(String),
+}
+
 /// What to explain, resolved against the catalog.
 #[derive(Debug, Clone)]
 pub(crate) struct Question {
@@ -69,17 +83,30 @@ impl Question {
         at: Option<&str>,
         baseline: Option<&str>,
         window: Option<&str>,
-    ) -> Result<Question, String> {
+    ) -> Result<Question, AskError> {
         let Some(target) = catalog.index_of(metric) else {
             let hint = did_you_mean(metric, catalog.metrics.iter().map(|m| m.id.as_str()))
                 .map(|s| format!(": did you mean `{s}`?"))
                 .unwrap_or_default();
-            return Err(format!("no metric `{metric}` in the catalog{hint}"));
+            return Err(AskError::UnknownMetric(format!(
+                "no metric `{metric}` in the catalog{hint}"
+            )));
         };
-        let at = at.map(parse_time).transpose().map_err(|e| format!("--at: {e}"))?;
+        let at = at
+            .map(parse_time)
+            .transpose()
+            .map_err(|e| AskError::BadInput(format!("--at: {e}")))?;
         let periods = match (baseline, window) {
-            (Some(b), Some(w)) => Some((window_of(b, "--baseline")?, window_of(w, "--window")?)),
-            _ => None,
+            (Some(b), Some(w)) => Some((
+                window_of(b, "--baseline").map_err(AskError::BadInput)?,
+                window_of(w, "--window").map_err(AskError::BadInput)?,
+            )),
+            (None, None) => None,
+            _ => {
+                return Err(AskError::BadInput(
+                    "--baseline and --window go together".to_string(),
+                ));
+            }
         };
         Ok(Question {
             target,
@@ -120,7 +147,8 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         args.at.as_deref(),
         args.baseline.as_deref(),
         args.window.as_deref(),
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let graph = MetricGraph::new(catalog);
     let step_ms = args
         .step
@@ -172,7 +200,8 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         ))
     };
     let (explanation, suspected) =
-        analyse(catalog, &graph, &question, grid, &data.missing, &series, &more)?;
+        analyse(catalog, &graph, &question, grid, &data.missing, &series, &more)
+            .map_err(|e| e.to_string())?;
     Ok(Answer {
         explanation,
         grid,
@@ -192,7 +221,7 @@ pub(crate) fn analyse<'a>(
     missing: &[Missing],
     series: &dyn Fn(usize) -> Option<&'a [f64]>,
     more: &dyn Fn(&[String]) -> Option<DataSet>,
-) -> Result<(Explanation, Vec<SuspectedEdge>), String> {
+) -> Result<(Explanation, Vec<SuspectedEdge>), AskError> {
     let target = question.target;
     let metric = &catalog.metrics[target].id;
     if series(target).is_none() {
@@ -201,17 +230,19 @@ pub(crate) fn analyse<'a>(
             .find(|m| &m.metric == metric)
             .map(ToString::to_string)
             .unwrap_or_default();
-        return Err(format!("no data for `{metric}` itself: {reason}"));
+        return Err(AskError::NoData(format!(
+            "no data for `{metric}` itself: {reason}"
+        )));
     }
     let at_index = match question.at {
         None => None,
         Some(t) => Some(grid.index(t).ok_or_else(|| {
-            format!(
+            AskError::BadInput(format!(
                 "--at {} is outside the data, which covers {} to {}",
                 format_time(t),
                 format_time(grid.start),
                 format_time(grid.range().end)
-            )
+            ))
         })?),
     };
     let windows = question.periods.map(|(b, w)| Windows {
@@ -221,26 +252,15 @@ pub(crate) fn analyse<'a>(
     });
     if let Some(w) = &windows {
         if w.baseline.is_empty() || w.incident.is_empty() {
-            return Err(format!(
+            return Err(AskError::BadInput(format!(
                 "--baseline or --window holds no data points (the data covers {} to {})",
                 format_time(grid.start),
                 format_time(grid.range().end)
-            ));
+            )));
         }
     }
     let at_index = at_index.or_else(|| windows.as_ref().map(|w| w.incident.end - 1));
-    // Seasonality where the history shows it: a weekly profile (which also
-    // holds the daily one) from three weeks of data on, else a daily one.
-    let day = 86_400_000;
-    let week = 7 * day;
-    let span = grid.len as i64 * grid.step;
-    let season_ms = if span >= 3 * week { week } else { day };
-    let settings = Settings {
-        step_ms: grid.step,
-        season: (season_ms % grid.step == 0 && grid.step < day)
-            .then(|| (season_ms / grid.step) as usize),
-        ..Settings::default()
-    };
+    let settings = settings_for(grid);
     let explanation = explain(
         catalog,
         graph,
@@ -317,6 +337,22 @@ pub(crate) fn analyse<'a>(
         Ok((explanation, Vec::new()))
     } else {
         Ok((beyond, suspected))
+    }
+}
+
+/// The engine's settings for data on `grid`: seasonality where the history
+/// can show it, a weekly profile (which also holds the daily one) from three
+/// weeks of data on, else a daily one.
+pub(crate) fn settings_for(grid: Grid) -> Settings {
+    let day = 86_400_000;
+    let week = 7 * day;
+    let span = grid.len as i64 * grid.step;
+    let season_ms = if span >= 3 * week { week } else { day };
+    Settings {
+        step_ms: grid.step,
+        season: (season_ms % grid.step == 0 && grid.step < day)
+            .then(|| (season_ms / grid.step) as usize),
+        ..Settings::default()
     }
 }
 

@@ -1,0 +1,521 @@
+//! The routes: the page and its assets, and the JSON API the page (and any
+//! script) reads. Handlers only wire the snapshot to the same functions the
+//! CLI uses, so `/api/why` and `whyline why --format json` cannot drift apart.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use whyline_catalog::diagnostic::did_you_mean;
+use whyline_catalog::{Bound, Catalog};
+use whyline_series::{format_time, parse_time};
+use whyline_sources::{Options, Quiet, fetch};
+
+use super::assets;
+use super::state::{Shared, Snapshot, documents, now_ms};
+use crate::common;
+use crate::why::{self, AskError, Question};
+
+/// An error as the API answers it: `{"error": "..."}` with a 4xx/5xx status.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with its status.
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": self.message}))).into_response()
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("bad query string: {}", e.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("bad path: {}", e.body_text()))
+    }
+}
+
+/// The CLI's flag names, as the query parameters the API takes instead.
+fn as_query_words(message: &str) -> String {
+    message
+        .replace("--baseline", "`baseline`")
+        .replace("--window", "`window`")
+        .replace("--at", "`at`")
+}
+
+impl From<AskError> for ApiError {
+    fn from(e: AskError) -> ApiError {
+        let status = match e {
+            AskError::UnknownMetric(_) => StatusCode::NOT_FOUND,
+            AskError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AskError::NoData(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, as_query_words(&e.to_string()))
+    }
+}
+
+type Shared_ = State<Arc<Shared>>;
+type ApiResult = Result<Response, ApiError>;
+
+/// Builds the router and lists its paths from the same tokens, so the
+/// OpenAPI document can be checked against what is really served.
+macro_rules! routes {
+    ($($path:literal => $handler:expr),* $(,)?) => {
+        #[cfg(test)]
+        pub(crate) const PATHS: &[&str] = &[$($path),*];
+
+        /// Every route of the server, all GET.
+        pub(crate) fn router() -> Router<Arc<Shared>> {
+            Router::new()$(.route($path, get($handler)))*
+        }
+    };
+}
+
+routes! {
+    "/" => assets::index,
+    "/assets/{file}" => assets::file,
+    "/healthz" => healthz,
+    "/api/openapi.json" => openapi,
+    "/api/check" => check,
+    "/api/catalog" => catalog,
+    "/api/status" => status,
+    "/api/why/{metric}" => why_route,
+    "/api/series" => series,
+    "/api/audit" => audit_route,
+    "/api/review" => review,
+}
+
+/// The OpenAPI document of these routes.
+pub(crate) const OPENAPI: &str = include_str!("openapi.json");
+
+/// Unknown paths.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such route; the routes are listed at /api/openapi.json",
+    )
+}
+
+async fn healthz(State(shared): Shared_) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "catalog_version": shared.loaded().version,
+        "data": shared.snapshot().is_some(),
+    }))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn check(State(shared): Shared_) -> Json<Value> {
+    Json(Value::clone(&shared.check()))
+}
+
+fn bound_json(b: Option<Bound>) -> Value {
+    match b {
+        Some(Bound::Below(v)) => json!({"below": v}),
+        Some(Bound::Above(v)) => json!({"above": v}),
+        None => Value::Null,
+    }
+}
+
+async fn catalog(State(shared): Shared_) -> Json<Value> {
+    let loaded = shared.loaded();
+    let c = &loaded.catalog;
+    let metrics: Vec<Value> = c
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            json!({
+                "id": m.id,
+                "name": m.name,
+                "description": m.description,
+                "layer": m.layer.as_str(),
+                "unit": m.unit,
+                "owner": m.owner,
+                "service": m.service,
+                "decision": m.decision,
+                "audience": m.audience,
+                "verdict": loaded.verdicts[i],
+                "thresholds": m.thresholds.as_ref().map(|t| json!({"red": bound_json(t.red), "amber": bound_json(t.amber)})),
+                "drivers": m.drivers.iter().map(|d| json!({"metric": d.metric, "effect": d.effect.as_str(), "lag": d.lag.to_string()})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({
+        "version": loaded.version,
+        "metrics": metrics,
+        "catalog_error": shared.catalog_error().map(|e| json!({"text": e.text, "errors": e.errors, "since": format_time(e.since)})),
+    }))
+}
+
+fn number(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+async fn status(State(shared): Shared_) -> Json<Value> {
+    let snapshot = shared.snapshot();
+    let refresh_ms = shared.config.refresh.as_millis() as i64;
+    let mut out = json!({
+        "catalog_version": shared.loaded().version,
+        "refreshing": shared.refreshing(),
+        "refreshes": shared.refreshes(),
+        "catalog_error": shared.catalog_error().map(|e| json!({"text": e.text, "errors": e.errors, "since": format_time(e.since)})),
+    });
+    let Some(s) = snapshot else {
+        out["ready"] = json!(false);
+        out["metrics"] = json!([]);
+        return Json(out);
+    };
+    let catalog = &s.loaded.catalog;
+    // Stale: the last refresh ended longer ago than two periods plus a source time-out.
+    let stale_after = 2 * refresh_ms + shared.config.source_timeout.as_millis() as i64;
+    out["ready"] = json!(true);
+    out["refreshed_at"] = json!(format_time(s.refreshed_at));
+    out["refresh_took_ms"] = json!(s.took.as_millis() as u64);
+    out["stale"] = json!(now_ms() - s.refreshed_at > stale_after);
+    out["data"] = match s.data.grid {
+        Some(g) => json!({"from": format_time(g.start), "to": format_time(g.time(g.len.saturating_sub(1))), "step_ms": g.step, "points": g.len}),
+        None => Value::Null,
+    };
+    out["metrics"] = Value::Array(
+        s.statuses
+            .iter()
+            .enumerate()
+            .map(|(m, st)| {
+                json!({
+                    "id": catalog.metrics[m].id,
+                    "status": st.status.as_str(),
+                    "reason": st.reason,
+                    "value": st.value.and_then(number),
+                    "relative": st.change.and_then(|c| number(c.relative)),
+                    "sigma": st.change.and_then(|c| number(c.sigma)),
+                    "stale": st.stale,
+                    "missing": st.missing,
+                })
+            })
+            .collect(),
+    );
+    Json(out)
+}
+
+/// The query of `/api/why/{metric}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhyQuery {
+    at: Option<String>,
+    baseline: Option<String>,
+    window: Option<String>,
+}
+
+fn no_data_yet() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no data yet: the first refresh is still running; try again in a few seconds",
+    )
+}
+
+/// Runs CPU-heavy work off the async threads, a bounded number at a time.
+async fn compute<T: Send + 'static>(
+    shared: &Shared,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = shared
+        .compute
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the analysis failed unexpectedly: {e}"),
+        )
+    })
+}
+
+async fn why_route(
+    State(shared): Shared_,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WhyQuery>, QueryRejection>,
+) -> ApiResult {
+    let Path(metric) = path?;
+    let Query(q) = query?;
+    let snapshot = shared.snapshot().ok_or_else(no_data_yet)?;
+    let catalog = &snapshot.loaded.catalog;
+    if catalog.index_of(&metric).is_none() && shared.loaded().catalog.index_of(&metric).is_some() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("`{metric}` is new in the catalog; its data arrives with the next refresh"),
+        ));
+    }
+    let question = Question::parse(
+        catalog,
+        &metric,
+        q.at.as_deref(),
+        q.baseline.as_deref(),
+        q.window.as_deref(),
+    )?;
+    let grid = snapshot.data.grid;
+    let inside = |t: i64| grid.is_some_and(|g| g.index(t).is_some());
+    let covered = match (&question.periods, question.at) {
+        (Some((b, w)), _) => inside(b.start) && inside(w.end - 1),
+        (None, Some(at)) => inside(at),
+        (None, None) => grid.is_some(),
+    };
+    let network = snapshot.windowed;
+    if covered || !network {
+        let value = compute(&shared, move || over_snapshot(&snapshot, &question)).await??;
+        return Ok(Json(value).into_response());
+    }
+    // A time before the snapshot's window: read that window from the sources,
+    // a bounded number of such reads at a time.
+    let _permit = shared
+        .on_demand
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+    let config = shared.config.clone();
+    let value = compute(&shared, move || {
+        let catalog = &snapshot.loaded.catalog;
+        let graph = &snapshot.loaded.graph;
+        let ids: Vec<String> = graph
+            .upstream(question.target)
+            .into_iter()
+            .map(|m| catalog.metrics[m].id.clone())
+            .collect();
+        let options = Options {
+            range: Some(question.range(config.lookback_ms)),
+            concurrency: config.concurrency.max(1),
+            attempts: 2,
+            timeout: config.source_timeout,
+            ..Options::default()
+        };
+        let data = fetch(catalog, &ids, &options, &Quiet);
+        let grid = data.grid.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "no data could be read for that time: {}",
+                    data.missing
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )
+        })?;
+        let by_metric = common::by_metric(catalog, &data);
+        let series = |m: usize| by_metric.get(&m).copied();
+        let more = |extra: &[String]| {
+            Some(fetch(
+                catalog,
+                extra,
+                &Options {
+                    range: Some(grid.range()),
+                    step_ms: Some(grid.step),
+                    ..options.clone()
+                },
+                &Quiet,
+            ))
+        };
+        let (explanation, suspected) =
+            why::analyse(catalog, graph, &question, grid, &data.missing, &series, &more)?;
+        Ok::<Value, ApiError>(why::json(
+            catalog,
+            &why::Answer {
+                explanation,
+                grid,
+                missing: data.missing,
+                suspected,
+            },
+        ))
+    })
+    .await??;
+    Ok(Json(value).into_response())
+}
+
+/// Answers a question from the snapshot alone.
+fn over_snapshot(snapshot: &Snapshot, question: &Question) -> Result<Value, ApiError> {
+    let catalog = &snapshot.loaded.catalog;
+    let grid = snapshot.data.grid.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "no data could be read at the latest refresh: {}",
+                snapshot
+                    .data
+                    .missing
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )
+    })?;
+    let by_metric = common::by_metric(catalog, &snapshot.data);
+    let series = |m: usize| by_metric.get(&m).copied();
+    // The snapshot holds every metric: nothing more to read.
+    let more = |_: &[String]| None;
+    let (explanation, suspected) = why::analyse(
+        catalog,
+        &snapshot.loaded.graph,
+        question,
+        grid,
+        &snapshot.data.missing,
+        &series,
+        &more,
+    )?;
+    Ok(why::json(
+        catalog,
+        &why::Answer {
+            explanation,
+            grid,
+            missing: snapshot.data.missing.clone(),
+            suspected,
+        },
+    ))
+}
+
+/// The query of `/api/series`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesQuery {
+    metrics: String,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The most metrics one `/api/series` request may ask for.
+const MAX_SERIES: usize = 64;
+
+fn unknown_metric(catalog: &Catalog, id: &str) -> ApiError {
+    let hint = did_you_mean(id, catalog.metrics.iter().map(|m| m.id.as_str()))
+        .map(|s| format!(": did you mean `{s}`?"))
+        .unwrap_or_default();
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no metric `{id}` in the catalog{hint}"),
+    )
+}
+
+async fn series(
+    State(shared): Shared_,
+    query: Result<Query<SeriesQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(q) = query?;
+    let snapshot = shared.snapshot().ok_or_else(no_data_yet)?;
+    let catalog = &snapshot.loaded.catalog;
+    let ids: Vec<&str> = q.metrics.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if ids.is_empty() || ids.len() > MAX_SERIES {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("give 1 to {MAX_SERIES} metric ids, comma-separated: ?metrics=a,b"),
+        ));
+    }
+    if let Some(unknown) = ids.iter().find(|id| catalog.index_of(id).is_none()) {
+        return Err(unknown_metric(catalog, unknown));
+    }
+    let Some(grid) = snapshot.data.grid else {
+        return Err(no_data_yet());
+    };
+    let time = |text: &Option<String>, name: &str| {
+        text.as_deref()
+            .map(parse_time)
+            .transpose()
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("`{name}`: {e}")))
+    };
+    let from = time(&q.from, "from")?.unwrap_or(grid.start);
+    let to = time(&q.to, "to")?.unwrap_or(grid.range().end);
+    if from >= to {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "`from` must be before `to`",
+        ));
+    }
+    let range = grid.indices(whyline_series::TimeRange { start: from, end: to });
+    let mut out = BTreeMap::new();
+    for id in &ids {
+        let values: Vec<Option<f64>> = match snapshot.data.get(id) {
+            Some(s) => s.values[range.clone()].iter().map(|v| number(*v)).collect(),
+            None => Vec::new(),
+        };
+        out.insert(id.to_string(), values);
+    }
+    Ok(Json(json!({
+        "start": grid.time(range.start),
+        "step_ms": grid.step,
+        "points": range.len(),
+        "series": out,
+    }))
+    .into_response())
+}
+
+async fn audit_route(State(shared): Shared_) -> ApiResult {
+    let snapshot = shared.snapshot().ok_or_else(no_data_yet)?;
+    let value = compute(&shared, move || {
+        documents(&snapshot).map(|d| d.audit.clone())
+    })
+    .await?
+    .ok_or_else(no_data_yet)?;
+    Ok(Json(value).into_response())
+}
+
+async fn review(State(shared): Shared_) -> ApiResult {
+    let snapshot = shared.snapshot().ok_or_else(no_data_yet)?;
+    let text = compute(&shared, move || {
+        documents(&snapshot).map(|d| d.review.clone())
+    })
+    .await?
+    .ok_or_else(no_data_yet)?;
+    Ok(Json(json!({"markdown": text})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OPENAPI, PATHS};
+
+    /// The OpenAPI document lists exactly the routes served, each as a GET.
+    #[test]
+    fn openapi_matches_the_routes() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
+        let mut served: Vec<&str> = PATHS.to_vec();
+        documented.sort_unstable();
+        served.sort_unstable();
+        assert_eq!(documented, served, "openapi.json and the router disagree");
+        for (path, item) in paths {
+            let methods: Vec<&String> = item.as_object().expect("path item").keys().collect();
+            assert_eq!(methods, vec!["get"], "{path}: only GET is served");
+            let responses = item["get"]["responses"].as_object().expect("responses");
+            assert!(responses.contains_key("200"), "{path}: no 200 documented");
+        }
+        assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
+    }
+}

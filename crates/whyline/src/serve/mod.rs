@@ -1,0 +1,165 @@
+//! `whyline serve`: the map as a live web page and a read-only JSON API.
+//!
+//! Wiring only: [`state`] keeps the catalog and data fresh, [`guard`] applies
+//! the safety rules to every request, [`api`] answers from the snapshot with
+//! the same functions the CLI uses, [`assets`] serves the embedded page.
+
+mod api;
+mod assets;
+mod guard;
+mod state;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::middleware;
+
+use crate::cli::ServeArgs;
+use state::{Config, Shared};
+
+/// Reads a duration flag.
+fn duration(text: &str, flag: &str) -> Result<Duration, String> {
+    whyline_series::parse_duration_ms(text)
+        .map(|ms| Duration::from_millis(ms.max(1) as u64))
+        .map_err(|e| format!("{flag}: {e}"))
+}
+
+/// The token from --token-file, else $WHYLINE_TOKEN.
+fn token(args: &ServeArgs) -> Result<Option<String>, String> {
+    let token = match &args.token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("--token-file {}: {e}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("WHYLINE_TOKEN").ok().map(|t| t.trim().to_string()),
+    };
+    match token {
+        Some(t) if t.is_empty() => Err(
+            "the token is empty: put a long random string in $WHYLINE_TOKEN or the --token-file".to_string(),
+        ),
+        Some(t) if t.chars().any(char::is_whitespace) => {
+            Err("the token holds whitespace: use one word, e.g. from `openssl rand -hex 32`".to_string())
+        }
+        other => Ok(other),
+    }
+}
+
+/// Where to listen, and whether it is loopback only.
+fn listen_address(text: &str) -> Result<(Vec<SocketAddr>, bool), String> {
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("--listen {text}: {e}; write HOST:PORT, e.g. 127.0.0.1:8080"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("--listen {text}: no address found"));
+    }
+    let loopback = addrs.iter().all(|a| a.ip().is_loopback());
+    Ok((addrs, loopback))
+}
+
+fn config(args: &ServeArgs, catalog_path: std::path::PathBuf) -> Result<(Config, Vec<SocketAddr>), String> {
+    let (addrs, loopback) = listen_address(&args.listen)?;
+    let token = token(args)?;
+    if !loopback && token.is_none() {
+        return Err(format!(
+            "refusing to listen on {} without a token: anyone who can reach it could read your metrics. Set $WHYLINE_TOKEN or give --token-file FILE (or listen on 127.0.0.1)",
+            args.listen
+        ));
+    }
+    let lookback = duration(&args.lookback, "--lookback")?;
+    Ok((
+        Config {
+            catalog_path,
+            data_file: args.data.clone(),
+            refresh: duration(&args.refresh, "--refresh")?,
+            lookback_ms: lookback.as_millis() as i64,
+            source_timeout: duration(&args.source_timeout, "--source-timeout")?,
+            concurrency: args.concurrency.max(1),
+            token,
+            request_timeout: duration(&args.request_timeout, "--request-timeout")?,
+            watch_every: Duration::from_millis(500),
+        },
+        addrs,
+    ))
+}
+
+/// Runs the command until interrupted.
+pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+    let (catalog_path, checked) = match crate::load(args.catalog.catalog.as_ref()) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    if crate::common::require_valid(&checked).is_err() {
+        return ExitCode::from(2);
+    }
+    let (config, addrs) = match config(args, catalog_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the server's runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let metrics = checked.catalog.metrics.len();
+    let shared = Arc::new(Shared::new(config, checked));
+    let served = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addrs.as_slice())
+            .await
+            .map_err(|e| format!("cannot listen on {:?}: {e}", addrs))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        state::start_background(&shared);
+        let app = api::router()
+            .fallback(api::not_found)
+            .layer(middleware::from_fn_with_state(Arc::clone(&shared), guard::guard))
+            .with_state(Arc::clone(&shared));
+        eprintln!(
+            "whyline: serving http://{local}/ ({metrics} metrics from {}; {})",
+            shared.config.catalog_path.display(),
+            if shared.config.token.is_some() { "the API needs the bearer token" } else { "no token" }
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(|e| format!("the server stopped: {e}"))
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    eprintln!("whyline: stopping");
+}
