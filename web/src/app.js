@@ -1,0 +1,578 @@
+// The page of `whyline serve`: the map coloured by status, the why of a
+// clicked metric highlighted on the map with plots of its path, and the
+// weekly review. Everything comes from the JSON API at /api/; every text from
+// the catalog is inserted as text, never as HTML.
+'use strict';
+
+(function () {
+  const POLL_MS = 15000;
+  const LAYERS = ['business', 'service', 'system'];
+  const STATUS_COLOURS = { red: '#cf222e', amber: '#bf8700', green: '#1a7f37', unknown: '#8c959f' };
+
+  const state = {
+    catalog: null, // /api/catalog
+    status: null, // /api/status
+    statusById: new Map(),
+    metricById: new Map(),
+    cy: null,
+    selected: null,
+    plots: [],
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  /** Builds an element; strings become text nodes. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === 'class') node.className = value;
+      else if (key === 'dataset') Object.assign(node.dataset, value);
+      else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? '' : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  // ---- the token: from #token=... once, then this tab's session storage ----
+  function token() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    if (hash.has('token')) {
+      sessionStorage.setItem('whyline-token', hash.get('token'));
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    return sessionStorage.getItem('whyline-token');
+  }
+
+  /** GETs a route of the API; never throws. */
+  async function api(path) {
+    const headers = { Accept: 'application/json' };
+    const t = token();
+    if (t) headers.Authorization = 'Bearer ' + t;
+    try {
+      const response = await fetch(path, { headers, cache: 'no-store' });
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_) {
+        body = { error: 'the server answered ' + response.status + ' without JSON' };
+      }
+      if (response.status === 401) askForToken();
+      return { ok: response.ok, status: response.status, body };
+    } catch (e) {
+      return { ok: false, status: 0, body: { error: 'the server cannot be reached (' + e.message + ')' } };
+    }
+  }
+
+  function askForToken() {
+    $('token-form').hidden = false;
+  }
+
+  function banner(text) {
+    const b = $('banner');
+    b.textContent = text || '';
+    b.hidden = !text;
+  }
+
+  // ---- formatting ----
+  function num(v) {
+    if (v === null || v === undefined || !Number.isFinite(v)) return 'n/a';
+    const a = Math.abs(v);
+    if (a >= 100) return Math.round(v).toLocaleString('en-US');
+    if (a >= 1) return v.toFixed(1);
+    return v.toFixed(3);
+  }
+  function pct(v) {
+    return v === null || v === undefined || !Number.isFinite(v) ? '' : (v >= 0 ? '+' : '') + Math.round(v * 100) + '%';
+  }
+  function hhmm(iso) {
+    return iso ? iso.slice(11, 16) + ' UTC' : '';
+  }
+  function statusPill(status) {
+    return el('span', { class: 'status ' + status }, status === 'unknown' ? 'no data' : status);
+  }
+
+  // ---- the map ----
+  /** Rows by layer, business on top; metrics of one service side by side,
+   *  ordered under the metrics they drive so that edges stay short. */
+  function positions(metrics) {
+    const pos = {};
+    const dependants = new Map();
+    for (const m of metrics) {
+      for (const d of m.drivers) {
+        if (!dependants.has(d.metric)) dependants.set(d.metric, []);
+        dependants.get(d.metric).push(m.id);
+      }
+    }
+    let top = 0;
+    for (const layer of LAYERS) {
+      const members = metrics.filter((m) => m.layer === layer);
+      const key = new Map();
+      for (const m of members) {
+        const xs = (dependants.get(m.id) || []).map((d) => pos[d]).filter(Boolean).map((p) => p.x);
+        key.set(m.id, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+      }
+      const serviceKey = new Map();
+      for (const m of members) {
+        const s = m.service || '';
+        if (!serviceKey.has(s)) serviceKey.set(s, []);
+        serviceKey.get(s).push(key.get(m.id));
+      }
+      const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      members.sort((a, b) =>
+        mean(serviceKey.get(a.service || '')) - mean(serviceKey.get(b.service || '')) ||
+        (a.service || '').localeCompare(b.service || '') ||
+        key.get(a.id) - key.get(b.id) ||
+        a.id.localeCompare(b.id));
+      const perRow = Math.max(8, Math.ceil(Math.sqrt(members.length * 6)));
+      members.forEach((m, i) => {
+        const row = Math.floor(i / perRow);
+        const inRow = Math.min(perRow, members.length - row * perRow);
+        const col = i % perRow;
+        pos[m.id] = { x: (col - (inRow - 1) / 2) * 170, y: top + row * 70 };
+      });
+      top += Math.ceil(members.length / perRow) * 70 + 130;
+    }
+    return pos;
+  }
+
+  function buildGraph() {
+    const metrics = state.catalog.metrics;
+    const pos = positions(metrics);
+    const ids = new Set(metrics.map((m) => m.id));
+    const elements = [];
+    for (const m of metrics) {
+      elements.push({
+        group: 'nodes',
+        data: { id: m.id, label: m.id, layer: m.layer },
+        position: pos[m.id],
+        classes: 'st-' + statusOf(m.id),
+      });
+    }
+    for (const m of metrics) {
+      for (const d of m.drivers) {
+        if (!ids.has(d.metric)) continue;
+        elements.push({
+          group: 'edges',
+          data: { id: d.metric + '->' + m.id, source: d.metric, target: m.id, effect: d.effect },
+        });
+      }
+    }
+    const big = metrics.length > 300;
+    if (state.cy) state.cy.destroy();
+    const cy = cytoscape({
+      container: $('graph'),
+      elements,
+      layout: { name: 'preset', fit: true, padding: 30 },
+      minZoom: 0.02,
+      maxZoom: 3,
+      textureOnViewport: big,
+      hideEdgesOnViewport: big,
+      pixelRatio: big ? 1 : 'auto',
+      style: [
+        { selector: 'node', style: {
+          'background-color': STATUS_COLOURS.unknown, label: 'data(label)', 'font-size': 11,
+          'text-valign': 'bottom', 'text-margin-y': 3, width: 18, height: 18,
+          'min-zoomed-font-size': big ? 8 : 3, color: '#1f2328' } },
+        { selector: 'node[layer = "business"]', style: { shape: 'round-rectangle', width: 30, height: 22, 'font-weight': 'bold' } },
+        { selector: 'node[layer = "system"]', style: { shape: 'diamond' } },
+        { selector: 'node.st-red', style: { 'background-color': STATUS_COLOURS.red } },
+        { selector: 'node.st-amber', style: { 'background-color': STATUS_COLOURS.amber } },
+        { selector: 'node.st-green', style: { 'background-color': STATUS_COLOURS.green } },
+        { selector: 'node.stale', style: { 'border-width': 2, 'border-style': 'dashed', 'border-color': STATUS_COLOURS.amber } },
+        { selector: 'edge', style: {
+          width: 1, 'line-color': '#afb8c1', 'target-arrow-shape': 'triangle',
+          'target-arrow-color': '#afb8c1', 'curve-style': big ? 'haystack' : 'straight', 'arrow-scale': 0.8 } },
+        { selector: 'edge[effect = "decreases"]', style: { 'line-style': 'dashed' } },
+        { selector: '.faded', style: { opacity: 0.15 } },
+        { selector: 'node.on-path', style: { 'border-width': 4, 'border-color': '#0969da', 'z-index': 10, 'font-weight': 'bold' } },
+        { selector: 'edge.on-path', style: { width: 4, 'line-color': '#0969da', 'target-arrow-color': '#0969da', 'z-index': 10, 'curve-style': 'straight', 'target-arrow-shape': 'triangle' } },
+        { selector: 'edge.unmapped', style: { 'line-color': STATUS_COLOURS.amber, 'target-arrow-color': STATUS_COLOURS.amber, 'line-style': 'dotted' } },
+        { selector: 'node.root', style: { 'border-color': STATUS_COLOURS.red, 'border-width': 5 } },
+        { selector: '.filtered-out', style: { display: 'none' } },
+      ],
+    });
+    cy.on('tap', 'node', (evt) => select(evt.target.id()));
+    cy.on('tap', (evt) => {
+      if (evt.target === cy) clearHighlight();
+    });
+    state.cy = cy;
+    window.whyline = { cy, select };
+    applyFilters();
+    cy.ready(() => {
+      document.body.dataset.ready = 'map';
+    });
+  }
+
+  function statusOf(id) {
+    const s = state.statusById.get(id);
+    return s ? s.status : 'unknown';
+  }
+
+  function paintStatuses() {
+    if (!state.cy) return;
+    state.cy.batch(() => {
+      state.cy.nodes().forEach((n) => {
+        const s = state.statusById.get(n.id());
+        n.removeClass('st-red st-amber st-green st-unknown stale');
+        n.addClass('st-' + (s ? s.status : 'unknown'));
+        if (s && (s.stale || s.missing)) n.addClass('stale');
+      });
+    });
+  }
+
+  function clearHighlight() {
+    if (!state.cy) return;
+    state.cy.batch(() => {
+      state.cy.elements().removeClass('faded on-path root');
+      state.cy.remove('edge.unmapped');
+    });
+  }
+
+  function highlight(path, root, unmapped) {
+    const cy = state.cy;
+    if (!cy) return;
+    cy.batch(() => {
+      cy.elements().removeClass('faded on-path root');
+      cy.remove('edge.unmapped');
+      for (const e of unmapped) {
+        if (cy.getElementById(e.from).nonempty() && cy.getElementById(e.to).nonempty()) {
+          cy.add({ group: 'edges', data: { id: 'unmapped:' + e.from + '->' + e.to, source: e.from, target: e.to }, classes: 'unmapped' });
+        }
+      }
+      let on = cy.collection();
+      path.forEach((id, i) => {
+        on = on.union(cy.getElementById(id));
+        if (i > 0) {
+          on = on.union(cy.getElementById(id + '->' + path[i - 1]));
+          on = on.union(cy.getElementById('unmapped:' + id + '->' + path[i - 1]));
+        }
+      });
+      cy.elements().not(on).addClass('faded');
+      on.addClass('on-path');
+      if (root) cy.getElementById(root).addClass('root');
+    });
+  }
+
+  // ---- filters and search ----
+  function fillFilters() {
+    const metrics = state.catalog.metrics;
+    const fill = (select, values) => {
+      const current = select.value;
+      select.replaceChildren(el('option', { value: '' }, 'all'),
+        ...[...new Set(values.filter(Boolean))].sort().map((v) => el('option', { value: v }, v)));
+      select.value = current;
+    };
+    fill($('filter-team'), metrics.map((m) => m.owner));
+    fill($('filter-service'), metrics.map((m) => m.service));
+    fill($('filter-verdict'), metrics.map((m) => m.verdict));
+    $('metric-ids').replaceChildren(...metrics.map((m) => el('option', { value: m.id }, m.name)));
+  }
+
+  function applyFilters() {
+    if (!state.cy) return;
+    const team = $('filter-team').value;
+    const service = $('filter-service').value;
+    const verdict = $('filter-verdict').value;
+    state.cy.batch(() => {
+      state.cy.nodes().forEach((n) => {
+        const m = state.metricById.get(n.id());
+        const keep = m && (!team || m.owner === team) && (!service || m.service === service) && (!verdict || m.verdict === verdict);
+        n.toggleClass('filtered-out', !keep);
+      });
+    });
+  }
+
+  function find(text) {
+    const q = text.trim().toLowerCase();
+    if (!q) return null;
+    const metrics = state.catalog.metrics;
+    return (metrics.find((m) => m.id.toLowerCase() === q) ||
+      metrics.find((m) => m.name.toLowerCase() === q) ||
+      metrics.find((m) => m.id.toLowerCase().startsWith(q)) ||
+      metrics.find((m) => m.id.toLowerCase().includes(q) || m.name.toLowerCase().includes(q)) || null);
+  }
+
+  // ---- the red list ----
+  function renderRedList() {
+    const list = $('red-list');
+    const red = state.catalog.metrics
+      .filter((m) => ['red', 'amber'].includes(statusOf(m.id)))
+      .sort((a, b) => LAYERS.indexOf(a.layer) - LAYERS.indexOf(b.layer) || a.id.localeCompare(b.id));
+    if (!red.length) {
+      list.replaceChildren(el('li', { class: 'hint' }, 'Nothing is red.'));
+      return;
+    }
+    list.replaceChildren(...red.map((m) => el('li', {},
+      statusPill(statusOf(m.id)), ' ',
+      el('button', { type: 'button', dataset: { metric: m.id }, onclick: () => select(m.id) }, m.id),
+      ' ', el('span', { class: 'meta' }, m.layer + (m.owner ? ' · ' + m.owner : '')))));
+  }
+
+  // ---- the why panel ----
+  function describe(change, unit) {
+    if (!change) return '';
+    const u = unit ? ' ' + unit : '';
+    const sigma = Number.isFinite(change.sigma) ? ', ' + (change.sigma >= 0 ? '+' : '') + change.sigma.toFixed(1) + ' σ' : '';
+    return num(change.observed) + u + ' vs ' + num(change.baseline) + ' (' + pct(change.relative) + sigma + ')';
+  }
+
+  function moveOf(why, id) {
+    if (id === why.metric) return why.change;
+    const cause = why.causes.find((c) => c.metric === id);
+    if (cause) return cause.change;
+    const s = state.statusById.get(id);
+    return s && s.value !== null ? { observed: s.value, baseline: NaN, relative: s.relative, sigma: s.sigma } : null;
+  }
+
+  async function select(id) {
+    state.selected = id;
+    const m = state.metricById.get(id);
+    const detail = $('detail');
+    delete detail.dataset.ready;
+    detail.replaceChildren(el('p', { class: 'hint' }, 'Asking why ' + id + ' moved…'));
+    if (state.cy) state.cy.getElementById(id).select();
+    const r = await api('/api/why/' + encodeURIComponent(id));
+    if (state.selected !== id) return;
+    if (!r.ok) {
+      detail.replaceChildren(el('h3', {}, id), el('p', { class: 'owed' }, r.body.error || 'error ' + r.status));
+      detail.dataset.ready = id;
+      return;
+    }
+    const why = r.body;
+    const owner = (x) => (state.metricById.get(x) || {}).owner || 'no owner';
+    const parts = [
+      el('h3', {}, m ? m.name : id, ' ', statusPill(why.status)),
+      el('p', { class: 'meta' }, why.reason, ' · at ', why.at),
+      m && m.description ? el('p', { class: 'meta' }, m.description) : null,
+      m ? el('p', { class: 'meta' }, 'owner ', owner(id), m.service ? ' · service ' + m.service : '',
+        ' · ', el('span', { class: 'verdict' }, m.verdict)) : null,
+      m && m.decision ? el('p', { class: 'meta' }, 'Decision: ', m.decision, m.audience.length ? ' (for ' + m.audience.join(', ') + ')' : '') : null,
+      why.change ? el('p', {}, describe(why.change, m && m.unit)) : null,
+    ];
+    let path = [id];
+    let root = null;
+    const top = why.causes[0];
+    if (!['red', 'amber'].includes(why.status)) {
+      parts.push(el('p', {}, 'Not red: nothing to explain.'));
+    } else if (!top) {
+      parts.push(el('p', { class: 'owed' }, 'No cause could be analysed: see what is missing below.'));
+    } else if (top.metric === id) {
+      const drivers = m ? m.drivers.length : 0;
+      parts.push(el('p', { class: 'owed' },
+        'The map ends at ' + id + ': ' + (drivers ? 'none of its ' + drivers + ' drivers explains' : 'it has no mapped drivers, so nothing explains') +
+        ' the move (unexplained ' + Math.round(why.unexplained * 100) + '%). Mapping work owed by ' + owner(id) + '.'));
+      root = id;
+    } else {
+      path = top.path;
+      root = top.metric;
+      parts.push(el('h2', {}, 'Why'));
+      parts.push(el('p', {}, 'Most likely root cause: ', el('strong', {}, top.metric),
+        ' (explains ~' + Math.round(top.explained * 100) + '% of the move; unexplained ' + Math.round(why.unexplained * 100) + '%)'));
+      parts.push(el('ol', { class: 'why-path', id: 'why-path' }, ...top.path.map((x, i) => {
+        const unmapped = i > 0 && why.unmapped_edges.some((e) => e.from === x && e.to === top.path[i - 1]);
+        return el('li', { dataset: { metric: x } },
+          i > 0 ? '← ' : '', el('span', { class: 'metric-id' }, x), ' ',
+          statusPill(statusOf(x)), ' ', describe(moveOf(why, x), (state.metricById.get(x) || {}).unit),
+          ' · owner ', owner(x),
+          x === top.metric ? el('span', { class: 'root' }, ' ROOT CAUSE' + (top.since ? ' since ' + hhmm(top.since) : '')) : null,
+          x === top.metric ? el('span', { class: 'share' }, ' · explains ~' + Math.round(top.explained * 100) + '%') : null,
+          unmapped ? el('span', { class: 'unmapped' }, ' [edge not in the map]') : null);
+      })));
+    }
+    if (why.unmapped_edges.length) {
+      parts.push(el('h2', {}, 'Mapping work owed'));
+      parts.push(el('ul', {}, ...why.unmapped_edges.map((e) =>
+        el('li', {}, e.from + ' ' + e.effect + ' ' + e.to + ' (lag ' + e.lag + ', normal-time correlation ' + e.strength.toFixed(2) + '; suggested by the data, not in the map)'))));
+    }
+    if (why.causes.length > 1) {
+      parts.push(el('h2', {}, 'Other candidates'));
+      parts.push(el('ul', {}, ...why.causes.slice(1).map((c) =>
+        el('li', {}, c.score.toFixed(2) + '  ' + c.path.join(' ← ') + (c.consistent ? '' : '  (moved the wrong way for this path)')))));
+    }
+    if (why.blind.length || why.missing.length) {
+      parts.push(el('h2', {}, 'Could not look at'));
+      parts.push(el('ul', {}, ...why.blind.map((b) => el('li', {}, b + ': no data')),
+        ...why.missing.map((x) => el('li', {}, x.metric + ' from ' + x.source + ': ' + x.error))));
+    }
+    const plots = el('section', { id: 'plots' });
+    parts.push(el('h2', {}, 'On the path'), plots);
+    detail.replaceChildren(...parts.filter(Boolean));
+    highlight(path, root, why.unmapped_edges);
+    await drawPlots(plots, path, why);
+    if (state.selected === id) detail.dataset.ready = id;
+  }
+
+  // ---- plots ----
+  function drawPlots(container, ids, why) {
+    for (const p of state.plots) p.destroy();
+    state.plots = [];
+    const from = why.baseline ? why.baseline.from : null;
+    const query = new URLSearchParams({ metrics: ids.join(',') });
+    if (from) query.set('from', from);
+    return api('/api/series?' + query).then((r) => {
+      if (!r.ok) {
+        container.replaceChildren(el('p', { class: 'owed' }, r.body.error));
+        return;
+      }
+      const s = r.body;
+      const xs = Array.from({ length: s.points }, (_, i) => (s.start + i * s.step_ms) / 1000);
+      const incident = why.incident ? [Date.parse(why.incident.from) / 1000, Date.parse(why.incident.to) / 1000] : null;
+      const width = Math.max(320, container.clientWidth || 480);
+      for (const id of ids) {
+        const m = state.metricById.get(id) || {};
+        const bounds = [];
+        if (m.thresholds) {
+          for (const [level, b] of Object.entries(m.thresholds)) {
+            if (b) bounds.push({ level, value: b.below !== undefined ? b.below : b.above });
+          }
+        }
+        const box = el('div', { class: 'plot', dataset: { metric: id } },
+          el('h4', {}, id + (m.unit ? ' (' + m.unit + ')' : '')),
+          el('div', { class: 'legend-note' }, 'incident shaded' + (bounds.length ? '; thresholds dashed' : '')));
+        container.append(box);
+        const ys = (s.series[id] || []).map((v) => (v === null ? null : v));
+        const plot = new uPlot({
+          width,
+          height: 150,
+          legend: { show: false },
+          tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+          scales: {
+            x: { time: true },
+            y: { range: (u, min, max) => {
+              const lo = Math.min(min, ...bounds.map((b) => b.value));
+              const hi = Math.max(max, ...bounds.map((b) => b.value));
+              const pad = (hi - lo) * 0.05 || 1;
+              return [lo - pad, hi + pad];
+            } },
+          },
+          axes: [{}, { size: 64, values: (u, ticks) => ticks.map(num) }],
+          series: [{}, { label: id, stroke: id === ids[ids.length - 1] && ids.length > 1 ? STATUS_COLOURS.red : '#0969da', width: 1.5 }],
+          hooks: {
+            drawClear: [(u) => {
+              if (!incident) return;
+              const ctx = u.ctx;
+              const x0 = u.valToPos(incident[0], 'x', true);
+              const x1 = u.valToPos(incident[1], 'x', true);
+              ctx.save();
+              ctx.fillStyle = 'rgba(207, 34, 46, 0.12)';
+              ctx.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
+              ctx.restore();
+            }],
+            draw: [(u) => {
+              const ctx = u.ctx;
+              for (const b of bounds) {
+                const y = u.valToPos(b.value, 'y', true);
+                ctx.save();
+                ctx.strokeStyle = b.level === 'red' ? STATUS_COLOURS.red : STATUS_COLOURS.amber;
+                ctx.setLineDash([6, 4]);
+                ctx.beginPath();
+                ctx.moveTo(u.bbox.left, y);
+                ctx.lineTo(u.bbox.left + u.bbox.width, y);
+                ctx.stroke();
+                ctx.restore();
+              }
+            }],
+          },
+        }, [xs, ys], box);
+        state.plots.push(plot);
+      }
+    });
+  }
+
+  // ---- loading and refreshing ----
+  function showFreshness() {
+    const s = state.status;
+    const f = $('freshness');
+    if (!s || !s.ready) {
+      f.textContent = 'reading the data for the first time…';
+      return;
+    }
+    const to = s.data ? 'data to ' + hhmm(s.data.to) + ', ' : '';
+    f.textContent = to + 'refreshed ' + s.refreshed_at.slice(11, 19) + ' UTC' + (s.refreshing ? ' (refreshing…)' : '') + (s.stale ? ' — STALE' : '');
+    f.classList.toggle('stale', !!s.stale);
+    const missing = s.metrics.filter((m) => m.missing).length;
+    const problems = [];
+    if (s.catalog_error) problems.push('The latest catalog edit is broken; still serving the last good catalog.\n' + s.catalog_error.text);
+    if (s.stale) problems.push('The data is stale: the last refresh ended at ' + s.refreshed_at + '.');
+    if (missing) problems.push(missing + ' metric(s) could not be read at the last refresh; they are shown with a dashed border.');
+    banner(problems.join('\n\n'));
+  }
+
+  async function loadStatus() {
+    const r = await api('/api/status');
+    if (!r.ok) {
+      banner(r.body.error);
+      return;
+    }
+    state.status = r.body;
+    state.statusById = new Map(r.body.metrics.map((m) => [m.id, m]));
+    if (state.catalog && r.body.catalog_version !== state.catalog.version) {
+      await loadCatalog();
+    }
+    paintStatuses();
+    renderRedList();
+    showFreshness();
+  }
+
+  async function loadCatalog() {
+    const r = await api('/api/catalog');
+    if (!r.ok) {
+      banner(r.body.error);
+      return false;
+    }
+    state.catalog = r.body;
+    state.metricById = new Map(r.body.metrics.map((m) => [m.id, m]));
+    fillFilters();
+    buildGraph();
+    return true;
+  }
+
+  async function start() {
+    if (!(await loadCatalog())) return;
+    await loadStatus();
+    setInterval(loadStatus, POLL_MS);
+  }
+
+  function showView(name) {
+    $('view-map').hidden = name !== 'map';
+    $('view-review').hidden = name !== 'review';
+    $('tab-map').setAttribute('aria-pressed', String(name === 'map'));
+    $('tab-review').setAttribute('aria-pressed', String(name === 'review'));
+    if (name === 'review') {
+      api('/api/review').then((r) => {
+        $('review').textContent = r.ok ? r.body.markdown : r.body.error;
+        $('review').dataset.ready = '1';
+      });
+    } else if (state.cy) {
+      state.cy.resize();
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('tab-map').addEventListener('click', () => showView('map'));
+    $('tab-review').addEventListener('click', () => showView('review'));
+    for (const f of ['filter-team', 'filter-service', 'filter-verdict']) $(f).addEventListener('change', applyFilters);
+    $('search-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const m = find($('search').value);
+      if (!m) {
+        banner('No metric matches “' + $('search').value + '”.');
+        return;
+      }
+      if (state.cy) state.cy.animate({ center: { eles: state.cy.getElementById(m.id) }, zoom: Math.max(state.cy.zoom(), 1) }, { duration: 300 });
+      select(m.id);
+    });
+    $('token-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      sessionStorage.setItem('whyline-token', $('token-input').value.trim());
+      $('token-form').hidden = true;
+      start();
+    });
+    start();
+  });
+})();

@@ -1,0 +1,137 @@
+// Drives the page of a running `whyline serve` in headless Chromium.
+//
+//   node web/e2e/page.mjs why URL ROOT SCREENSHOT
+//     loads the page, finds the red business metric on the map, clicks it,
+//     and checks the why path reaches ROOT with one plot per metric on it.
+//   node web/e2e/page.mjs big URL SCREENSHOT
+//     loads a large map and checks it is drawn, searchable and clickable in time.
+//
+// Fails (exit 1) on any console message of level warning or error, any page
+// error, or any request that leaves the server's origin. Prints one JSON line
+// of measurements. Chromium is the system one ($CHROMIUM or /usr/bin/chromium).
+import { chromium } from 'playwright-core';
+
+const [mode, url, ...rest] = process.argv.slice(2);
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+function fail(message) {
+  console.error('FAIL: ' + message);
+  process.exitCode = 1;
+  throw new Error(message);
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const problems = [];
+const foreign = [];
+const origin = new URL(url).origin;
+try {
+  const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (['error', 'warning'].includes(m.type())) problems.push(m.type() + ': ' + m.text());
+  });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) foreign.push(r.url());
+  });
+
+  const started = Date.now();
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="map"]', { timeout: 30000 });
+  // The statuses arrive after the map is drawn.
+  await page.waitForFunction(() => document.querySelectorAll('#red-list li').length > 0, null, { timeout: 30000 });
+  const mapReadyMs = Date.now() - started;
+  const result = { mode, mapReadyMs };
+
+  // Clicks a metric where it is drawn on the map canvas.
+  async function clickNode(id) {
+    const point = await page.evaluate((id) => {
+      const cy = window.whyline.cy;
+      const node = cy.getElementById(id);
+      cy.center(node);
+      const p = node.renderedPosition();
+      const box = cy.container().getBoundingClientRect();
+      return { x: box.left + p.x, y: box.top + p.y };
+    }, id);
+    await page.mouse.click(point.x, point.y);
+  }
+
+  if (mode === 'why') {
+    const [root, screenshot] = rest;
+    const catalog = await page.evaluate(async () => (await (await fetch('/api/catalog')).json()));
+    const status = await page.evaluate(async () => (await (await fetch('/api/status')).json()));
+    const red = new Set(status.metrics.filter((m) => m.status === 'red').map((m) => m.id));
+    const business = catalog.metrics.filter((m) => m.layer === 'business' && red.has(m.id));
+    if (business.length === 0) fail('no red business metric on the map');
+    // The red list shows it too.
+    const listed = await page.$$eval('#red-list button', (bs) => bs.map((b) => b.dataset.metric));
+    if (!listed.includes(business[0].id)) fail(business[0].id + ' is not in the red list: ' + listed);
+    const target = business.find((m) => m.id === 'revenue') || business[0];
+    const clicked = Date.now();
+    await clickNode(target.id);
+    await page.waitForSelector('#detail[data-ready="' + target.id + '"]', { timeout: 20000 });
+    result.whyMs = Date.now() - clicked;
+    const path = await page.$$eval('#why-path li', (lis) => lis.map((li) => li.dataset.metric));
+    if (path[0] !== target.id) fail('the path starts at ' + path[0] + ', not ' + target.id);
+    if (path[path.length - 1] !== root) fail('the path ends at ' + path[path.length - 1] + ', not the injected root ' + root);
+    const rootText = await page.$eval('#why-path li:last-child', (li) => li.textContent);
+    if (!rootText.includes('ROOT CAUSE')) fail('the root is not marked: ' + rootText);
+    const plotted = await page.$$eval('#plots .plot', (ps) => ps.map((p) => p.dataset.metric));
+    if (JSON.stringify(plotted) !== JSON.stringify(path)) fail('plots ' + plotted + ' do not match the path ' + path);
+    const canvases = await page.$$eval('#plots .plot canvas', (cs) => cs.filter((c) => c.width > 0 && c.height > 0).length);
+    if (canvases < path.length) fail('only ' + canvases + ' plots were drawn');
+    const highlighted = await page.evaluate(() => window.whyline.cy.$('node.on-path').map((n) => n.id()));
+    for (const id of path) if (!highlighted.includes(id)) fail(id + ' is on the path but not highlighted on the map');
+    const rootMarked = await page.evaluate((root) => window.whyline.cy.getElementById(root).hasClass('root'), root);
+    if (!rootMarked) fail('the root is not marked on the map');
+    result.path = path;
+    await page.screenshot({ path: screenshot, fullPage: false });
+    // The review tab.
+    await page.click('#tab-review');
+    await page.waitForSelector('#review[data-ready="1"]', { timeout: 60000 });
+    const review = await page.$eval('#review', (p) => p.textContent);
+    if (!review.includes('#')) fail('the review tab is empty: ' + review.slice(0, 200));
+    await page.screenshot({ path: screenshot.replace(/\.png$/, '-review.png') });
+    await page.click('#tab-map');
+    // Search finds a metric and shows it.
+    await page.fill('#search', root);
+    await page.press('#search', 'Enter');
+    await page.waitForSelector('#detail[data-ready="' + root + '"]', { timeout: 20000 });
+    // Filters hide what does not match.
+    const team = catalog.metrics.find((m) => m.id === root).owner;
+    await page.selectOption('#filter-team', team);
+    const hidden = await page.evaluate(() => window.whyline.cy.$('node.filtered-out').length);
+    const others = catalog.metrics.filter((m) => m.owner !== team).length;
+    if (hidden !== others) fail('the team filter hid ' + hidden + ' metrics, expected ' + others);
+  } else if (mode === 'big') {
+    const [screenshot] = rest;
+    const nodes = await page.evaluate(() => window.whyline.cy.nodes().length);
+    result.nodes = nodes;
+    const first = await page.$eval('#red-list button', (b) => b.dataset.metric);
+    const clicked = Date.now();
+    await clickNode(first);
+    await page.waitForSelector('#detail[data-ready="' + first + '"]', { timeout: 20000 });
+    result.whyMs = Date.now() - clicked;
+    // Pan and zoom stay responsive: time 20 zoom steps.
+    const zoomStart = Date.now();
+    for (let i = 0; i < 20; i++) {
+      await page.mouse.move(400, 400);
+      await page.mouse.wheel(0, i % 2 ? 200 : -200);
+    }
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    result.zoom20Ms = Date.now() - zoomStart;
+    await page.screenshot({ path: screenshot });
+  } else {
+    fail('unknown mode ' + mode);
+  }
+  if (problems.length) fail('console: ' + problems.join(' | '));
+  if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+}
