@@ -54,13 +54,6 @@ fn authorised(headers: &HeaderMap, token: Option<&str>) -> Result<(), ApiError> 
 
 /// Refuses what a read-only API must not take; `None` lets the request through.
 fn refusal(request: &Request, token: Option<&str>) -> Option<ApiError> {
-    let method = request.method();
-    if method != Method::GET && method != Method::HEAD {
-        return Some(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("{method} is not allowed: this server is read-only; use GET"),
-        ));
-    }
     let query = request.uri().query().map_or(0, str::len);
     if query > MAX_QUERY {
         return Some(ApiError::new(
@@ -79,6 +72,13 @@ fn refusal(request: &Request, token: Option<&str>) -> Option<ApiError> {
             format!(
                 "request bodies over {MAX_BODY} bytes are refused: every route is a GET with its parameters in the path or query"
             ),
+        ));
+    }
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return Some(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed: this server is read-only; use GET"),
         ));
     }
     let path = request.uri().path();
