@@ -125,6 +125,8 @@ try {
     }
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
     result.zoom20Ms = Date.now() - zoomStart;
+    // Let the map redraw its edges after the last zoom before the picture.
+    await page.waitForTimeout(500);
     await page.screenshot({ path: screenshot });
   } else {
     fail('unknown mode ' + mode);

@@ -128,7 +128,8 @@
         (a.service || '').localeCompare(b.service || '') ||
         key.get(a.id) - key.get(b.id) ||
         a.id.localeCompare(b.id));
-      const perRow = Math.max(8, Math.ceil(Math.sqrt(members.length * 6)));
+      // About 1.2 √n per row keeps a layer roughly 1.5 times wider than tall.
+      const perRow = Math.max(8, Math.ceil(1.2 * Math.sqrt(members.length)));
       members.forEach((m, i) => {
         const row = Math.floor(i / perRow);
         const inRow = Math.min(perRow, members.length - row * perRow);
@@ -256,6 +257,8 @@
       on.addClass('on-path');
       if (root) cy.getElementById(root).addClass('root');
     });
+    // On a large map the path is a speck at full view: bring it into view.
+    if (cy.nodes().length > 300) cy.fit(cy.$('node.on-path'), 80);
   }
 
   // ---- filters and search ----
