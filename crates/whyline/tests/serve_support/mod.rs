@@ -66,7 +66,10 @@ pub struct Server {
 impl Server {
     /// Starts `whyline serve ARGS` (add `--listen` yourself to override loopback port 0).
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_whyline"));
+        // WHYLINE_SERVE_BIN measures another build (e.g. target/release/whyline).
+        let binary = std::env::var("WHYLINE_SERVE_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_whyline").to_string());
+        let mut command = Command::new(binary);
         command.arg("serve");
         if !args.contains(&"--listen") {
             command.args(["--listen", "127.0.0.1:0"]);
@@ -171,7 +174,8 @@ impl Drop for Server {
     }
 }
 
-fn agent() -> ureq::Agent {
+/// A client that returns 4xx/5xx as answers, not errors.
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
