@@ -20,8 +20,14 @@ fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let web = manifest.join("../../web");
     println!("cargo:rerun-if-env-changed=WHYLINE_WEB_MODULES");
-    println!("cargo:rerun-if-changed={}", web.join("package-lock.json").display());
-    println!("cargo:rerun-if-changed={}", web.join("package.json").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        web.join("package-lock.json").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        web.join("package.json").display()
+    );
     let modules = match std::env::var_os("WHYLINE_WEB_MODULES") {
         Some(dir) => PathBuf::from(dir),
         None => {

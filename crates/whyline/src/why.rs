@@ -199,9 +199,16 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
             &Quiet,
         ))
     };
-    let (explanation, suspected) =
-        analyse(catalog, &graph, &question, grid, &data.missing, &series, &more)
-            .map_err(|e| e.to_string())?;
+    let (explanation, suspected) = analyse(
+        catalog,
+        &graph,
+        &question,
+        grid,
+        &data.missing,
+        &series,
+        &more,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(Answer {
         explanation,
         grid,

@@ -19,7 +19,10 @@ fn shop() -> (tempfile::TempDir, Server, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = shop_data(dir.path());
     let data = data.to_str().expect("utf-8").to_string();
-    let server = Server::start(&["--catalog", "examples/shop/metrics", "--data", &data], &[]);
+    let server = Server::start(
+        &["--catalog", "examples/shop/metrics", "--data", &data],
+        &[],
+    );
     server.wait_ready();
     (dir, server, data)
 }
@@ -36,14 +39,31 @@ fn every_route_answers_on_the_example() {
     // /api/check is the CLI's JSON, byte for byte in meaning.
     let (status, body) = get(base, "/api/check", None);
     assert_eq!(status, 200);
-    let cli = whyline(&["check", "--catalog", "examples/shop/metrics", "--format", "json"]);
+    let cli = whyline(&[
+        "check",
+        "--catalog",
+        "examples/shop/metrics",
+        "--format",
+        "json",
+    ]);
     assert_eq!(json(&body), json(&String::from_utf8_lossy(&cli.stdout)));
 
     // /api/why/{metric}?at= is the CLI's JSON for the same question.
     let at = "2026-03-02T23:30:00Z";
     let (status, body) = get(base, &format!("/api/why/revenue?at={at}"), None);
     assert_eq!(status, 200, "{body}");
-    let cli = whyline(&["why", "revenue", "--catalog", "examples/shop/metrics", "--data", &data, "--at", at, "--format", "json"]);
+    let cli = whyline(&[
+        "why",
+        "revenue",
+        "--catalog",
+        "examples/shop/metrics",
+        "--data",
+        &data,
+        "--at",
+        at,
+        "--format",
+        "json",
+    ]);
     assert!(cli.status.success());
     let api = json(&body);
     assert_eq!(api, json(&String::from_utf8_lossy(&cli.stdout)));
@@ -66,7 +86,11 @@ fn every_route_answers_on_the_example() {
     let periods = json(&body);
     assert_eq!(periods["causes"][0]["path"][0], "revenue");
     assert!(
-        periods["causes"].as_array().into_iter().flatten().any(|c| c["metric"] == "checkout_cpu_utilization"),
+        periods["causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["metric"] == "checkout_cpu_utilization"),
         "{periods}"
     );
 
@@ -94,15 +118,25 @@ fn every_route_answers_on_the_example() {
             .map(|m| m["status"].clone())
     };
     assert_eq!(status_of("revenue"), Some(Value::from("red")));
-    assert_eq!(status_of("checkout_cpu_utilization"), Some(Value::from("red")));
+    assert_eq!(
+        status_of("checkout_cpu_utilization"),
+        Some(Value::from("red"))
+    );
     assert_eq!(status_of("sessions"), Some(Value::from("green")));
 
-    let (status, body) = get(base, "/api/series?metrics=revenue,checkout_cpu_utilization&from=2026-03-02T23:50:00Z", None);
+    let (status, body) = get(
+        base,
+        "/api/series?metrics=revenue,checkout_cpu_utilization&from=2026-03-02T23:50:00Z",
+        None,
+    );
     assert_eq!(status, 200);
     let series = json(&body);
     assert_eq!(series["points"], 10);
     assert_eq!(series["step_ms"], 60_000);
-    assert_eq!(series["series"]["revenue"].as_array().map(Vec::len), Some(10));
+    assert_eq!(
+        series["series"]["revenue"].as_array().map(Vec::len),
+        Some(10)
+    );
 
     let (status, body) = get(base, "/api/audit", None);
     assert_eq!(status, 200, "{body}");
@@ -113,7 +147,12 @@ fn every_route_answers_on_the_example() {
     let (status, body) = get(base, "/api/review", None);
     assert_eq!(status, 200);
     let review = json(&body);
-    assert!(review["markdown"].as_str().is_some_and(|m| m.contains("revenue")), "{review}");
+    assert!(
+        review["markdown"]
+            .as_str()
+            .is_some_and(|m| m.contains("revenue")),
+        "{review}"
+    );
 
     let (status, body) = get(base, "/api/openapi.json", None);
     assert_eq!(status, 200);
@@ -134,13 +173,25 @@ fn every_route_answers_on_the_example() {
     assert_eq!(header("x-content-type-options"), "nosniff");
     assert_eq!(header("x-frame-options"), "DENY");
     assert!(!page.contains("<script>"), "inline script in the page");
-    for asset in ["app.js", "app.css", "cytoscape.min.js", "uPlot.iife.min.js", "uPlot.min.css"] {
-        assert!(page.contains(&format!("/assets/{asset}")), "{asset} not linked");
+    for asset in [
+        "app.js",
+        "app.css",
+        "cytoscape.min.js",
+        "uPlot.iife.min.js",
+        "uPlot.min.css",
+    ] {
+        assert!(
+            page.contains(&format!("/assets/{asset}")),
+            "{asset} not linked"
+        );
         let (status, body) = get(base, &format!("/assets/{asset}"), None);
         assert_eq!(status, 200, "{asset}");
         assert!(body.len() > 1000, "{asset} is only {} bytes", body.len());
     }
-    assert!(!page.contains("http://") && !page.contains("https://"), "the page links elsewhere");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "the page links elsewhere"
+    );
 }
 
 /// (status, error message) of a GET that must fail.
@@ -159,21 +210,44 @@ fn bad_input_gets_a_clear_4xx_json_error() {
     let base = &server.base;
     let cases: &[(&str, u16, &str)] = &[
         ("/api/why/revenu", 404, "did you mean `revenue`?"),
-        ("/api/why/revenue?at=yesterday", 400, "`at`: `yesterday` is not a time"),
-        ("/api/why/revenue?at=2020-01-01T00:00:00Z", 400, "outside the data, which covers 2026-03-02T00:00:00Z"),
+        (
+            "/api/why/revenue?at=yesterday",
+            400,
+            "`at`: `yesterday` is not a time",
+        ),
+        (
+            "/api/why/revenue?at=2020-01-01T00:00:00Z",
+            400,
+            "outside the data, which covers 2026-03-02T00:00:00Z",
+        ),
         ("/api/why/revenue?when=now", 400, "unknown field `when`"),
-        ("/api/why/revenue?baseline=2026-03-02T01:00:00Z..2026-03-02T02:00:00Z", 400, "`baseline` and `window` go together"),
-        ("/api/why/revenue?baseline=x&window=y", 400, "write FROM..TO"),
+        (
+            "/api/why/revenue?baseline=2026-03-02T01:00:00Z..2026-03-02T02:00:00Z",
+            400,
+            "`baseline` and `window` go together",
+        ),
+        (
+            "/api/why/revenue?baseline=x&window=y",
+            400,
+            "write FROM..TO",
+        ),
         ("/api/series", 400, "missing field `metrics`"),
         ("/api/series?metrics=nope", 404, "no metric `nope`"),
-        ("/api/series?metrics=revenue&from=2026-03-02T10:00:00Z&to=2026-03-02T09:00:00Z", 400, "`from` must be before `to`"),
+        (
+            "/api/series?metrics=revenue&from=2026-03-02T10:00:00Z&to=2026-03-02T09:00:00Z",
+            400,
+            "`from` must be before `to`",
+        ),
         ("/api/nothing", 404, "no such route"),
         ("/assets/secret.txt", 404, "no asset `secret.txt`"),
     ];
     for (path, status, message) in cases {
         let (got, error) = refused(base, path);
         assert_eq!(got, *status, "{path}: {error}");
-        assert!(error.contains(message), "{path}: `{error}` does not say `{message}`");
+        assert!(
+            error.contains(message),
+            "{path}: `{error}` does not say `{message}`"
+        );
     }
     let many: Vec<String> = (0..65).map(|_| "revenue".to_string()).collect();
     let (got, error) = refused(base, &format!("/api/series?metrics={}", many.join(",")));
@@ -189,7 +263,10 @@ fn bad_input_gets_a_clear_4xx_json_error() {
         b"POST /api/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n{",
     );
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
-    assert!(response.contains(r#"{"error":"request bodies over 1024 bytes are refused"#), "{response}");
+    assert!(
+        response.contains(r#"{"error":"request bodies over 1024 bytes are refused"#),
+        "{response}"
+    );
     let response = raw(
         &server.addr,
         b"GET /api/check HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n",
@@ -201,7 +278,10 @@ fn bad_input_gets_a_clear_4xx_json_error() {
         b"DELETE /api/why/revenue HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
     );
     assert!(response.starts_with("HTTP/1.1 405"), "{response}");
-    assert!(response.to_ascii_lowercase().contains("allow: get, head"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("allow: get, head"),
+        "{response}"
+    );
     assert!(response.contains("read-only"), "{response}");
 }
 
@@ -212,16 +292,40 @@ fn a_token_is_required_when_exposed_and_enforced() {
     let data = data.to_str().expect("utf-8");
 
     // Beyond loopback without a token: refuses to start.
-    let out = whyline(&["serve", "--catalog", "examples/shop/metrics", "--data", data, "--listen", "0.0.0.0:0"]);
+    let out = whyline(&[
+        "serve",
+        "--catalog",
+        "examples/shop/metrics",
+        "--data",
+        data,
+        "--listen",
+        "0.0.0.0:0",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("refusing to listen on 0.0.0.0:0 without a token"), "{err}");
-    assert!(err.contains("WHYLINE_TOKEN") && err.contains("--token-file"), "{err}");
+    assert!(
+        err.contains("refusing to listen on 0.0.0.0:0 without a token"),
+        "{err}"
+    );
+    assert!(
+        err.contains("WHYLINE_TOKEN") && err.contains("--token-file"),
+        "{err}"
+    );
 
     // An empty token file is refused too.
     let empty = dir.path().join("empty-token");
     std::fs::write(&empty, "\n").expect("write");
-    let out = whyline(&["serve", "--catalog", "examples/shop/metrics", "--data", data, "--listen", "0.0.0.0:0", "--token-file", empty.to_str().expect("utf-8")]);
+    let out = whyline(&[
+        "serve",
+        "--catalog",
+        "examples/shop/metrics",
+        "--data",
+        data,
+        "--listen",
+        "0.0.0.0:0",
+        "--token-file",
+        empty.to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the token is empty"));
 
@@ -231,7 +335,11 @@ fn a_token_is_required_when_exposed_and_enforced() {
         let base = format!("http://127.0.0.1:{port}");
         let (status, body) = get(&base, "/api/check", None);
         assert_eq!(status, 401, "{body}");
-        assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("Authorization: Bearer")));
+        assert!(
+            json(&body)["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("Authorization: Bearer"))
+        );
         let (status, body) = get(&base, "/api/why/revenue", Some("wrong-token"));
         assert_eq!(status, 401);
         assert!(body.contains("not the one this server was started with"));
@@ -240,12 +348,27 @@ fn a_token_is_required_when_exposed_and_enforced() {
         // Health and the page itself carry no data and stay open.
         assert_eq!(get(&base, "/healthz", None).0, 200);
         assert_eq!(get(&base, "/", None).0, 200);
-        let response = raw(&format!("127.0.0.1:{port}"), b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert!(response.to_ascii_lowercase().contains("www-authenticate: bearer"), "{response}");
+        let response = raw(
+            &format!("127.0.0.1:{port}"),
+            b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert!(
+            response
+                .to_ascii_lowercase()
+                .contains("www-authenticate: bearer"),
+            "{response}"
+        );
     };
     // From the environment.
     let server = Server::start(
-        &["--catalog", "examples/shop/metrics", "--data", data, "--listen", "0.0.0.0:0"],
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data,
+            "--listen",
+            "0.0.0.0:0",
+        ],
         &[("WHYLINE_TOKEN", token)],
     );
     check(&server);
@@ -254,7 +377,16 @@ fn a_token_is_required_when_exposed_and_enforced() {
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{token}\n")).expect("write");
     let server = Server::start(
-        &["--catalog", "examples/shop/metrics", "--data", data, "--listen", "0.0.0.0:0", "--token-file", file.to_str().expect("utf-8")],
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data,
+            "--listen",
+            "0.0.0.0:0",
+            "--token-file",
+            file.to_str().expect("utf-8"),
+        ],
         &[],
     );
     check(&server);
@@ -266,7 +398,12 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
     let data = shop_data(dir.path());
     let catalog = copy_example(dir.path());
     let server = Server::start(
-        &["--catalog", catalog.to_str().expect("utf-8"), "--data", data.to_str().expect("utf-8")],
+        &[
+            "--catalog",
+            catalog.to_str().expect("utf-8"),
+            "--data",
+            data.to_str().expect("utf-8"),
+        ],
         &[],
     );
     server.wait_ready();
@@ -276,13 +413,18 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
 
     // Break it: a tab-indented mapping is not YAML.
     std::fs::write(&file, format!("{good}\n  broken: [\n")).expect("write");
-    let status = server.wait_for("/api/status", None, |s, b| s == 200 && !b["catalog_error"].is_null());
+    let status = server.wait_for("/api/status", None, |s, b| {
+        s == 200 && !b["catalog_error"].is_null()
+    });
     let text = status["catalog_error"]["text"].as_str().unwrap_or_default();
     assert!(text.contains("checkout.yaml"), "{text}");
     // Still answering from the last good catalog.
     let (code, body) = get(base, "/api/why/revenue", None);
     assert_eq!(code, 200, "{body}");
-    assert_eq!(json(&body)["causes"][0]["metric"], "checkout_cpu_utilization");
+    assert_eq!(
+        json(&body)["causes"][0]["metric"],
+        "checkout_cpu_utilization"
+    );
     let (_, body) = get(base, "/api/catalog", None);
     assert_eq!(json(&body)["metrics"].as_array().map(Vec::len), Some(35));
     // /api/check tells the truth about the files as they are, with where.
@@ -293,7 +435,12 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
         .as_array()
         .and_then(|es| es.iter().find(|e| e["code"] == "yaml::syntax"))
         .unwrap_or_else(|| panic!("no syntax error in {check}"));
-    assert!(error["file"].as_str().is_some_and(|f| f.ends_with("checkout.yaml")), "{check}");
+    assert!(
+        error["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("checkout.yaml")),
+        "{check}"
+    );
     assert!(error["line"].as_u64().is_some_and(|l| l > 1), "{check}");
 
     // Fix it and add a metric: the new catalog serves.
@@ -302,10 +449,15 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
         "metrics:\n  - id: checkout_queue_depth\n    layer: system\n    owner: team-checkout\n    description: Orders waiting to be processed\n    decision: Whether to add checkout workers\n    audience: [team-checkout]\n",
         1,
     );
-    assert_ne!(added, good, "the example file changed shape: update this test");
+    assert_ne!(
+        added, good,
+        "the example file changed shape: update this test"
+    );
     std::fs::write(&file, added).expect("write");
     let catalog = server.wait_for("/api/catalog", None, |s, b| {
-        s == 200 && b["catalog_error"].is_null() && b["metrics"].as_array().map(Vec::len) == Some(36)
+        s == 200
+            && b["catalog_error"].is_null()
+            && b["metrics"].as_array().map(Vec::len) == Some(36)
     });
     assert_eq!(catalog["version"], 2);
     let (code, _) = get(base, "/api/why/revenue", None);
@@ -356,14 +508,25 @@ metrics:
     .expect("write");
     let started = Instant::now();
     let mut server = Server::start(
-        &["--catalog", catalog.to_str().expect("utf-8"), "--source-timeout", "2s", "--refresh", "1s"],
+        &[
+            "--catalog",
+            catalog.to_str().expect("utf-8"),
+            "--source-timeout",
+            "2s",
+            "--refresh",
+            "1s",
+        ],
         &[],
     );
     // While the silent source holds the refresh, the API still answers at once.
     let asked = Instant::now();
     let (code, body) = get(&server.base, "/api/status", None);
     assert_eq!(code, 200, "{body}");
-    assert!(asked.elapsed() < Duration::from_secs(1), "status took {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "status took {:?}",
+        asked.elapsed()
+    );
     let (code, _) = get(&server.base, "/", None);
     assert_eq!(code, 200);
     let (code, body) = get(&server.base, "/api/why/orders", None);
@@ -373,15 +536,27 @@ metrics:
     let status = server.wait_for("/api/status", None, |s, b| s == 200 && b["ready"] == true);
     let missing: Vec<String> = status["metrics"]
         .as_array()
-        .map(|ms| ms.iter().filter_map(|m| m["missing"].as_str().map(str::to_string)).collect())
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m["missing"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(missing.len(), 2, "{status}");
     assert!(missing.iter().any(|m| m.contains("dead")), "{missing:?}");
-    assert!(missing.iter().any(|m| m.contains("silent") && m.contains("did not answer")), "{missing:?}");
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.contains("silent") && m.contains("did not answer")),
+        "{missing:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(25));
     let (code, body) = get(&server.base, "/api/why/orders", None);
     assert_eq!(code, 422, "{body}");
-    assert!(body.contains("could not be read") || body.contains("no data"), "{body}");
+    assert!(
+        body.contains("could not be read") || body.contains("no data"),
+        "{body}"
+    );
     let _ = server.stderr();
 }
 
@@ -390,10 +565,12 @@ fn a_page_request_never_names_a_url_to_fetch() {
     // No route takes a URL: sources come only from the catalog.
     let doc: Value = serde_json::from_str(&{
         let mut text = String::new();
-        std::fs::File::open(serve_support::repo_root().join("crates/whyline/src/serve/openapi.json"))
-            .expect("openapi")
-            .read_to_string(&mut text)
-            .expect("read");
+        std::fs::File::open(
+            serve_support::repo_root().join("crates/whyline/src/serve/openapi.json"),
+        )
+        .expect("openapi")
+        .read_to_string(&mut text)
+        .expect("read");
         text
     })
     .expect("json");

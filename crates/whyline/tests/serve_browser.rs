@@ -26,18 +26,34 @@ fn tools() -> Option<PathBuf> {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file());
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    let playwright = repo_root().join("web/node_modules/playwright-core/package.json").is_file();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let playwright = repo_root()
+        .join("web/node_modules/playwright-core/package.json")
+        .is_file();
     match (chromium, node, playwright) {
         (Some(c), true, true) => Some(c),
         (c, node, playwright) => {
             let why = format!(
                 "chromium {}, node {}, playwright-core {}",
-                if c.is_some() { "found" } else { "missing (apt-get install chromium)" },
+                if c.is_some() {
+                    "found"
+                } else {
+                    "missing (apt-get install chromium)"
+                },
                 if node { "found" } else { "missing" },
-                if playwright { "found" } else { "missing (npm ci in web/)" }
+                if playwright {
+                    "found"
+                } else {
+                    "missing (npm ci in web/)"
+                }
             );
-            assert!(!required(), "browser test tools missing with WHYLINE_REQUIRE_SERVICES=1: {why}");
+            assert!(
+                !required(),
+                "browser test tools missing with WHYLINE_REQUIRE_SERVICES=1: {why}"
+            );
             eprintln!("skipped: {why}");
             None
         }
@@ -75,17 +91,34 @@ fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
     let Some(chromium) = tools() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let data = shop_data(dir.path());
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).expect("truth"))
-            .expect("json");
-    let root = truth["faults"][0]["metric"].as_str().expect("fault metric").to_string();
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("truth.json")).expect("truth"),
+    )
+    .expect("json");
+    let root = truth["faults"][0]["metric"]
+        .as_str()
+        .expect("fault metric")
+        .to_string();
     let server = Server::start(
-        &["--catalog", "examples/shop/metrics", "--data", data.to_str().expect("utf-8")],
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data.to_str().expect("utf-8"),
+        ],
         &[],
     );
     server.wait_ready();
     let shot = artefacts().join("serve-why.png");
-    let result = drive(&chromium, &["why", &format!("{}/", server.base), &root, shot.to_str().expect("utf-8")]);
+    let result = drive(
+        &chromium,
+        &[
+            "why",
+            &format!("{}/", server.base),
+            &root,
+            shot.to_str().expect("utf-8"),
+        ],
+    );
     assert_eq!(result["path"][0], "revenue");
     assert!(shot.is_file());
 }
@@ -105,7 +138,11 @@ fn a_map_of_2000_metrics_stays_usable() {
         "-o",
         dir.path().to_str().expect("utf-8"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let catalog = ["whyline.yaml", "metrics"]
         .iter()
         .map(|f| dir.path().join(f))
@@ -122,7 +159,14 @@ fn a_map_of_2000_metrics_stays_usable() {
     );
     server.wait_ready();
     let shot = artefacts().join("serve-2000.png");
-    let result = drive(&chromium, &["big", &format!("{}/", server.base), shot.to_str().expect("utf-8")]);
+    let result = drive(
+        &chromium,
+        &[
+            "big",
+            &format!("{}/", server.base),
+            shot.to_str().expect("utf-8"),
+        ],
+    );
     assert_eq!(result["nodes"], 2000);
     // Usable: drawn, clicked and answered, and zoomed, within seconds.
     let ready = result["mapReadyMs"].as_u64().expect("mapReadyMs");

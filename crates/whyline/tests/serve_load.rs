@@ -35,12 +35,25 @@ fn fifty_clients_asking_why_get_no_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = shop_data(dir.path());
     let server = Server::start(
-        &["--catalog", "examples/shop/metrics", "--data", data.to_str().expect("utf-8"), "--request-timeout", "30s"],
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--request-timeout",
+            "30s",
+        ],
         &[],
     );
     server.wait_ready();
     // Red and green metrics, at times across the day: the engine runs for each.
-    let metrics = ["revenue", "conversion_rate", "checkout_latency_p99", "sessions", "checkout_cpu_utilization"];
+    let metrics = [
+        "revenue",
+        "conversion_rate",
+        "checkout_latency_p99",
+        "sessions",
+        "checkout_cpu_utilization",
+    ];
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let end = Instant::now() + Duration::from_secs(seconds);
@@ -71,7 +84,10 @@ fn fifty_clients_asking_why_get_no_errors() {
                         }
                         Ok(mut r) => {
                             let body = r.body_mut().read_to_string().unwrap_or_default();
-                            errors.lock().expect("lock").push(format!("{url}: {} {body}", r.status()));
+                            errors
+                                .lock()
+                                .expect("lock")
+                                .push(format!("{url}: {} {body}", r.status()));
                         }
                         Err(e) => errors.lock().expect("lock").push(format!("{url}: {e}")),
                     }
@@ -85,10 +101,19 @@ fn fifty_clients_asking_why_get_no_errors() {
         c.join().expect("client thread");
     }
     let errors = errors.lock().expect("lock");
-    assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
     let mut latencies = latencies.lock().expect("lock").clone();
     latencies.sort_unstable();
-    assert!(latencies.len() >= CLIENTS, "only {} answers", latencies.len());
+    assert!(
+        latencies.len() >= CLIENTS,
+        "only {} answers",
+        latencies.len()
+    );
     let rss = peak_rss_kib(server.pid());
     eprintln!(
         "load: {CLIENTS} clients x {seconds} s: {} answers ({:.0}/s), 0 errors; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server peak RSS {}",
@@ -97,6 +122,9 @@ fn fifty_clients_asking_why_get_no_errors() {
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
-        rss.map_or("n/a".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+        rss.map_or("n/a".to_string(), |k| format!(
+            "{:.1} MiB",
+            k as f64 / 1024.0
+        )),
     );
 }

@@ -49,13 +49,19 @@ impl IntoResponse for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("bad query string: {}", e.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("bad query string: {}", e.body_text()),
+        )
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(e: PathRejection) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("bad path: {}", e.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("bad path: {}", e.body_text()),
+        )
     }
 }
 
@@ -201,7 +207,9 @@ async fn status(State(shared): Shared_) -> Json<Value> {
     out["refresh_took_ms"] = json!(s.took.as_millis() as u64);
     out["stale"] = json!(now_ms() - s.refreshed_at > stale_after);
     out["data"] = match s.data.grid {
-        Some(g) => json!({"from": format_time(g.start), "to": format_time(g.time(g.len.saturating_sub(1))), "step_ms": g.step, "points": g.len}),
+        Some(g) => {
+            json!({"from": format_time(g.start), "to": format_time(g.time(g.len.saturating_sub(1))), "step_ms": g.step, "points": g.len})
+        }
         None => Value::Null,
     };
     out["metrics"] = Value::Array(
@@ -344,8 +352,15 @@ async fn why_route(
                 &Quiet,
             ))
         };
-        let (explanation, suspected) =
-            why::analyse(catalog, graph, &question, grid, &data.missing, &series, &more)?;
+        let (explanation, suspected) = why::analyse(
+            catalog,
+            graph,
+            &question,
+            grid,
+            &data.missing,
+            &series,
+            &more,
+        )?;
         Ok::<Value, ApiError>(why::json(
             catalog,
             &why::Answer {
@@ -431,7 +446,12 @@ async fn series(
     let Query(q) = query?;
     let snapshot = shared.snapshot().ok_or_else(no_data_yet)?;
     let catalog = &snapshot.loaded.catalog;
-    let ids: Vec<&str> = q.metrics.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let ids: Vec<&str> = q
+        .metrics
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if ids.is_empty() || ids.len() > MAX_SERIES {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -458,7 +478,10 @@ async fn series(
             "`from` must be before `to`",
         ));
     }
-    let range = grid.indices(whyline_series::TimeRange { start: from, end: to });
+    let range = grid.indices(whyline_series::TimeRange {
+        start: from,
+        end: to,
+    });
     let mut out = BTreeMap::new();
     for id in &ids {
         let values: Vec<Option<f64>> = match snapshot.data.get(id) {

@@ -9,11 +9,31 @@ use super::api::ApiError;
 
 /// (name, content type, bytes) of every asset.
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../../../web/src/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../../../../web/src/app.css")),
-    ("cytoscape.min.js", "text/javascript; charset=utf-8", include_bytes!(env!("WHYLINE_ASSET_CYTOSCAPE"))),
-    ("uPlot.iife.min.js", "text/javascript; charset=utf-8", include_bytes!(env!("WHYLINE_ASSET_UPLOT_JS"))),
-    ("uPlot.min.css", "text/css; charset=utf-8", include_bytes!(env!("WHYLINE_ASSET_UPLOT_CSS"))),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/src/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../../web/src/app.css"),
+    ),
+    (
+        "cytoscape.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!(env!("WHYLINE_ASSET_CYTOSCAPE")),
+    ),
+    (
+        "uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!(env!("WHYLINE_ASSET_UPLOT_JS")),
+    ),
+    (
+        "uPlot.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!(env!("WHYLINE_ASSET_UPLOT_CSS")),
+    ),
 ];
 
 const INDEX: &str = include_str!("../../../../web/src/index.html");
@@ -34,7 +54,10 @@ pub(crate) async fn index() -> Response {
 pub(crate) async fn file(Path(name): Path<String>) -> Response {
     match FILES.iter().find(|(n, _, _)| *n == name) {
         Some((_, kind, bytes)) => (
-            [(header::CONTENT_TYPE, *kind), (header::CACHE_CONTROL, "no-cache")],
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
             *bytes,
         )
             .into_response(),

@@ -89,7 +89,11 @@ fn refusal(request: &Request, token: Option<&str>) -> Option<ApiError> {
 }
 
 /// Applies the rules, runs the handler within the time limit, adds the headers.
-pub(crate) async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+pub(crate) async fn guard(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let api = request.uri().path().starts_with("/api/");
     let mut response = match refusal(&request, shared.config.token.as_deref()) {
         Some(error) => error.into_response(),

@@ -35,15 +35,19 @@ fn token(args: &ServeArgs) -> Result<Option<String>, String> {
                 .trim()
                 .to_string(),
         ),
-        None => std::env::var("WHYLINE_TOKEN").ok().map(|t| t.trim().to_string()),
+        None => std::env::var("WHYLINE_TOKEN")
+            .ok()
+            .map(|t| t.trim().to_string()),
     };
     match token {
         Some(t) if t.is_empty() => Err(
-            "the token is empty: put a long random string in $WHYLINE_TOKEN or the --token-file".to_string(),
+            "the token is empty: put a long random string in $WHYLINE_TOKEN or the --token-file"
+                .to_string(),
         ),
-        Some(t) if t.chars().any(char::is_whitespace) => {
-            Err("the token holds whitespace: use one word, e.g. from `openssl rand -hex 32`".to_string())
-        }
+        Some(t) if t.chars().any(char::is_whitespace) => Err(
+            "the token holds whitespace: use one word, e.g. from `openssl rand -hex 32`"
+                .to_string(),
+        ),
         other => Ok(other),
     }
 }
@@ -61,7 +65,10 @@ fn listen_address(text: &str) -> Result<(Vec<SocketAddr>, bool), String> {
     Ok((addrs, loopback))
 }
 
-fn config(args: &ServeArgs, catalog_path: std::path::PathBuf) -> Result<(Config, Vec<SocketAddr>), String> {
+fn config(
+    args: &ServeArgs,
+    catalog_path: std::path::PathBuf,
+) -> Result<(Config, Vec<SocketAddr>), String> {
     let (addrs, loopback) = listen_address(&args.listen)?;
     let token = token(args)?;
     if !loopback && token.is_none() {
@@ -103,7 +110,10 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the server's runtime: {e}");
@@ -120,12 +130,19 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         state::start_background(&shared);
         let app = api::router()
             .fallback(api::not_found)
-            .layer(middleware::from_fn_with_state(Arc::clone(&shared), guard::guard))
+            .layer(middleware::from_fn_with_state(
+                Arc::clone(&shared),
+                guard::guard,
+            ))
             .with_state(Arc::clone(&shared));
         eprintln!(
             "whyline: serving http://{local}/ ({metrics} metrics from {}; {})",
             shared.config.catalog_path.display(),
-            if shared.config.token.is_some() { "the API needs the bearer token" } else { "no token" }
+            if shared.config.token.is_some() {
+                "the API needs the bearer token"
+            } else {
+                "no token"
+            }
         );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())

@@ -250,7 +250,12 @@ impl Shared {
         let loaded = self.loaded();
         let windowed = loaded.reads_network(self.config.data_file.as_ref());
         let now = now_ms();
-        let ids: Vec<String> = loaded.catalog.metrics.iter().map(|m| m.id.clone()).collect();
+        let ids: Vec<String> = loaded
+            .catalog
+            .metrics
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
         let options = Options {
             range: windowed.then_some(TimeRange {
                 start: now - self.config.lookback_ms,
@@ -266,7 +271,10 @@ impl Shared {
         let mut statuses = statuses(&loaded, &data);
         // A source that failed this time degrades its metrics to their last
         // known status, marked stale, rather than blanking them.
-        if let Some(previous) = self.snapshot().filter(|p| p.loaded.version == loaded.version) {
+        if let Some(previous) = self
+            .snapshot()
+            .filter(|p| p.loaded.version == loaded.version)
+        {
             for (now, before) in statuses.iter_mut().zip(&previous.statuses) {
                 if now.missing.is_some() && before.status != Status::Unknown {
                     *now = MetricStatus {
@@ -311,9 +319,10 @@ impl Shared {
                     .iter()
                     .map(|d| diagnostics::to_json(&checked.catalog, d))
                     .collect();
-                let text =
-                    diagnostics::render_text(&checked.catalog, &checked.diagnostics, false);
-                eprintln!("whyline: the edited catalog is invalid; still serving the last good one\n{text}");
+                let text = diagnostics::render_text(&checked.catalog, &checked.diagnostics, false);
+                eprintln!(
+                    "whyline: the edited catalog is invalid; still serving the last good one\n{text}"
+                );
                 write(
                     &self.check,
                     Arc::new(serde_json::json!({"metrics": [], "errors": errors})),
@@ -329,7 +338,9 @@ impl Shared {
             }
             Err(e) => {
                 let text = e.to_string();
-                eprintln!("whyline: cannot read the catalog ({text}); still serving the last good one");
+                eprintln!(
+                    "whyline: cannot read the catalog ({text}); still serving the last good one"
+                );
                 write(
                     &self.check,
                     Arc::new(serde_json::json!({"metrics": [], "errors": [{"message": text}]})),

@@ -35,7 +35,11 @@ pub fn shop_data(dir: &Path) -> PathBuf {
         "-o",
         dir.to_str().expect("utf-8 path"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir.join("data.csv")
 }
 
@@ -197,7 +201,10 @@ pub fn get(base: &str, path: &str, token: Option<&str>) -> (u16, String) {
 
 /// GET with the response headers too.
 pub fn get_with_headers(base: &str, path: &str) -> (u16, Vec<(String, String)>, String) {
-    let mut response = agent().get(format!("{base}{path}")).call().expect("request");
+    let mut response = agent()
+        .get(format!("{base}{path}"))
+        .call()
+        .expect("request");
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -225,9 +232,11 @@ pub fn raw(addr: &str, request: &[u8]) -> String {
                 // One response is enough: stop at the end of its body.
                 let text = String::from_utf8_lossy(&out);
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let length = head
-                        .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap_or(0)));
+                    let length = head.lines().find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    });
                     if length.is_some_and(|n| body.len() >= n) {
                         break;
                     }
