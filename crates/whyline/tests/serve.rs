@@ -410,6 +410,27 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
     let base = &server.base;
     let file = catalog.join("checkout.yaml");
     let good = std::fs::read_to_string(&file).expect("read");
+    // Requests keep flowing during every edit and reload below; none may fail.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asker = {
+        let stop = std::sync::Arc::clone(&stop);
+        let base = base.clone();
+        std::thread::spawn(move || {
+            let mut answered = 0usize;
+            let mut failed = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for path in ["/api/why/revenue", "/api/status", "/api/catalog", "/"] {
+                    let (code, body) = get(&base, path, None);
+                    if code == 200 {
+                        answered += 1;
+                    } else {
+                        failed.push(format!("{path}: {code} {body}"));
+                    }
+                }
+            }
+            (answered, failed)
+        })
+    };
 
     // Break it: a tab-indented mapping is not YAML.
     std::fs::write(&file, format!("{good}\n  broken: [\n")).expect("write");
@@ -462,6 +483,56 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
     assert_eq!(catalog["version"], 2);
     let (code, _) = get(base, "/api/why/revenue", None);
     assert_eq!(code, 200);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answered, failed) = asker.join().expect("asker");
+    assert!(
+        failed.is_empty(),
+        "{} requests failed during reloads: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert!(
+        answered > 20,
+        "only {answered} requests were answered during the edits"
+    );
+}
+
+#[test]
+fn a_source_that_stops_answering_leaves_its_metrics_stale_not_blank() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = shop_data(dir.path());
+    let server = Server::start(
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--refresh",
+            "300ms",
+        ],
+        &[],
+    );
+    server.wait_ready();
+    // The file goes away: the next refresh reads nothing.
+    std::fs::rename(&data, dir.path().join("moved.csv")).expect("rename");
+    let status = server.wait_for("/api/status", None, |s, b| {
+        s == 200 && b["metrics"][0]["stale"] == true
+    });
+    let revenue = &status["metrics"][0];
+    assert_eq!(revenue["id"], "revenue");
+    // The last known status is kept and marked, with the reason.
+    assert_eq!(revenue["status"], "red");
+    assert!(
+        revenue["missing"]
+            .as_str()
+            .is_some_and(|m| m.contains("moved") || m.contains("data.csv")),
+        "{revenue}"
+    );
+    // The file comes back: fresh again.
+    std::fs::rename(dir.path().join("moved.csv"), &data).expect("rename back");
+    server.wait_for("/api/status", None, |s, b| {
+        s == 200 && b["metrics"][0]["stale"] == false
+    });
 }
 
 #[test]
