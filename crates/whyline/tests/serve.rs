@@ -586,6 +586,8 @@ metrics:
             "2s",
             "--refresh",
             "1s",
+            "--request-timeout",
+            "1s",
         ],
         &[],
     );
@@ -622,11 +624,32 @@ metrics:
         "{missing:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(25));
+    // Nothing could be read: a why says so at once, with the reason.
     let (code, body) = get(&server.base, "/api/why/orders", None);
     assert_eq!(code, 422, "{body}");
     assert!(
-        body.contains("could not be read") || body.contains("no data"),
+        body.contains("no data for `orders`") && body.contains("dead"),
         "{body}"
+    );
+    // A why for yesterday reads that window from the sources itself; the silent
+    // one would hold it for seconds, and the request time-out answers first.
+    let yesterday = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        - 86_400;
+    let asked = Instant::now();
+    let (code, body) = get(
+        &server.base,
+        &format!("/api/why/orders?at={yesterday}"),
+        None,
+    );
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("took longer than 1 s"), "{body}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
     );
     let _ = server.stderr();
 }
