@@ -522,6 +522,9 @@ fn rank<'a>(
         })
         .collect();
     let periods = windows.periods && target_delta.is_some_and(|d| d != 0.0 && d.is_finite());
+    // Whether a metric moved on its own (its drivers do not explain it),
+    // before two-period ranking replaces the scores with shares.
+    let own_scores: HashMap<usize, f64> = scores.iter().map(|(&m, &(s, _))| (m, s)).collect();
     if periods {
         // Two periods: rank by the share of the target's change each metric's
         // own shift accounts for (a distribution-change attribution, as
@@ -537,7 +540,7 @@ fn rank<'a>(
         }
     }
     let mut adjusted: HashMap<usize, f64> = scores.iter().map(|(&m, &(s, _))| (m, s)).collect();
-    for &child in upstream.iter().filter(|_| !periods) {
+    for &child in upstream.iter() {
         let Some(c) = evidence.get(&child) else {
             continue;
         };
@@ -553,7 +556,7 @@ fn rank<'a>(
             let share = c.shares.get(&driver).copied().unwrap_or(0.0);
             // The driver must be a candidate root itself (its own drivers do
             // not explain it), not merely carried along by the same cause.
-            let own = scores.get(&driver).map_or(0.0, |(score, _)| *score);
+            let own = own_scores.get(&driver).copied().unwrap_or(0.0);
             let clear = own >= settings.z_moved
                 && (p.z_max >= settings.z_moved + 2.0
                     || (p.z_max >= settings.z_moved && share >= 0.3));

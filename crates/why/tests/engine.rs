@@ -239,6 +239,46 @@ fn explicit_windows_compare_two_periods() {
     assert_eq!(ids(&catalog, &e)[0], "checkout_cpu_utilization");
 }
 
+/// Two periods, where latency answers CPU through saturation: the linear
+/// response fitted over the periods gives CPU a small share of revenue's
+/// change, so ranking by share alone (the naive distribution-change answer)
+/// names the symptom, latency. A driver that moved clearly, the way that
+/// explains its child, is preferred as the root in this mode too.
+#[test]
+fn two_periods_prefer_the_driver_behind_a_saturating_symptom() {
+    let catalog = shop();
+    let data = simulate(&catalog, &[("checkout_cpu_utilization", 8.0)], 7);
+    let graph = MetricGraph::new(&catalog);
+    let series = |m: usize| Some(data[m].as_slice());
+    let windows = Windows {
+        baseline: 1080..1320,
+        incident: START..POINTS,
+        periods: true,
+    };
+    let e = explain(
+        &catalog,
+        &graph,
+        &series,
+        catalog.index_of("revenue").expect("target"),
+        None,
+        Some(windows),
+        &Settings::default(),
+    );
+    assert_eq!(e.status, Status::Red, "{}", e.reason);
+    let causes = ids(&catalog, &e);
+    assert_eq!(causes[0], "checkout_cpu_utilization", "{causes:?}");
+    // The naive answer: the largest share of the change is latency's own.
+    let latency = catalog.index_of("checkout_latency_p99").expect("latency");
+    let cpu = catalog.index_of("checkout_cpu_utilization").expect("cpu");
+    let explained = |m: usize| e.causes.iter().find(|c| c.metric == m).map(|c| c.explained);
+    assert!(
+        explained(latency) > explained(cpu),
+        "latency {:?} vs cpu {:?}: the naive ranking would not have been wrong here",
+        explained(latency),
+        explained(cpu)
+    );
+}
+
 /// A strong daily cycle (busy office hours): the morning jump is normal for
 /// that time of day, a smaller jump at night is not. The naive baseline (the hours before) gets
 /// both wrong; the seasonal one gets both right.
