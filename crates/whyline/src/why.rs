@@ -162,30 +162,40 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         (None, Some(_)) => None,
         _ => Some(question.range(lookback)),
     };
-    // Only the metric's own part of the map is read: cost follows the subgraph.
-    let ids: Vec<String> = graph
-        .upstream(question.target)
-        .into_iter()
-        .map(|m| catalog.metrics[m].id.clone())
-        .collect();
     let options = Options {
         range,
         step_ms,
         data_file: args.data.clone(),
         ..Options::default()
     };
-    let data = fetch(catalog, &ids, &options, &Quiet);
+    ask_sources(catalog, &graph, &question, &options).map_err(|e| e.to_string())
+}
+
+/// Reads the question's part of the map with `options` and answers it.
+/// Only the asked metric's upstream is read (cost follows the subgraph);
+/// unmapped drivers are read only when the walk stops short.
+pub(crate) fn ask_sources(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    question: &Question,
+    options: &Options,
+) -> Result<Answer, AskError> {
+    let metric = &catalog.metrics[question.target].id;
+    let ids: Vec<String> = graph
+        .upstream(question.target)
+        .into_iter()
+        .map(|m| catalog.metrics[m].id.clone())
+        .collect();
+    let data = fetch(catalog, &ids, options, &Quiet);
     let Some(grid) = data.grid else {
         let reasons: Vec<String> = data.missing.iter().map(ToString::to_string).collect();
-        return Err(format!(
-            "no data could be read for `{}`:\n  {}",
-            args.metric,
+        return Err(AskError::NoData(format!(
+            "no data could be read for `{metric}`:\n  {}",
             reasons.join("\n  ")
-        ));
+        )));
     };
     let by_metric = crate::common::by_metric(catalog, &data);
     let series = |m: usize| by_metric.get(&m).copied();
-    // Unmapped drivers are read only when the walk stops short.
     let more = |extra: &[String]| {
         Some(fetch(
             catalog,
@@ -193,22 +203,20 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
             &Options {
                 range: Some(grid.range()),
                 step_ms: Some(grid.step),
-                data_file: args.data.clone(),
-                ..Options::default()
+                ..options.clone()
             },
             &Quiet,
         ))
     };
     let (explanation, suspected) = analyse(
         catalog,
-        &graph,
-        &question,
+        graph,
+        question,
         grid,
         &data.missing,
         &series,
         &more,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok(Answer {
         explanation,
         grid,

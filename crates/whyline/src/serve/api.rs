@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use whyline_catalog::diagnostic::did_you_mean;
 use whyline_catalog::{Bound, Catalog};
 use whyline_series::{format_time, parse_time};
-use whyline_sources::{Options, Quiet, fetch};
+use whyline_sources::Options;
 
 use super::assets;
 use super::state::{Shared, Snapshot, documents, now_ms};
@@ -310,13 +310,6 @@ async fn why_route(
         .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
     let config = shared.config.clone();
     let value = compute(&shared, move || {
-        let catalog = &snapshot.loaded.catalog;
-        let graph = &snapshot.loaded.graph;
-        let ids: Vec<String> = graph
-            .upstream(question.target)
-            .into_iter()
-            .map(|m| catalog.metrics[m].id.clone())
-            .collect();
         let options = Options {
             range: Some(question.range(config.lookback_ms)),
             concurrency: config.concurrency.max(1),
@@ -324,52 +317,9 @@ async fn why_route(
             timeout: config.source_timeout,
             ..Options::default()
         };
-        let data = fetch(catalog, &ids, &options, &Quiet);
-        let grid = data.grid.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                format!(
-                    "no data could be read for that time: {}",
-                    data.missing
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            )
-        })?;
-        let by_metric = common::by_metric(catalog, &data);
-        let series = |m: usize| by_metric.get(&m).copied();
-        let more = |extra: &[String]| {
-            Some(fetch(
-                catalog,
-                extra,
-                &Options {
-                    range: Some(grid.range()),
-                    step_ms: Some(grid.step),
-                    ..options.clone()
-                },
-                &Quiet,
-            ))
-        };
-        let (explanation, suspected) = why::analyse(
-            catalog,
-            graph,
-            &question,
-            grid,
-            &data.missing,
-            &series,
-            &more,
-        )?;
-        Ok::<Value, ApiError>(why::json(
-            catalog,
-            &why::Answer {
-                explanation,
-                grid,
-                missing: data.missing,
-                suspected,
-            },
-        ))
+        let loaded = &snapshot.loaded;
+        why::ask_sources(&loaded.catalog, &loaded.graph, &question, &options)
+            .map(|answer| why::json(&loaded.catalog, &answer))
     })
     .await??;
     Ok(Json(value).into_response())
