@@ -678,3 +678,120 @@ fn a_page_request_never_names_a_url_to_fetch() {
         }
     }
 }
+
+/// A Prometheus-compatible endpoint that answers every query_range slowly
+/// (200 ms) with a flat series, and records the most requests it had in
+/// flight at once. A real server cannot show that number; the bound is ours.
+fn counting_endpoint() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&most);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let in_flight = Arc::clone(&in_flight);
+            let most = Arc::clone(&most);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut stream = stream;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    // Skip the headers.
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if header == "\r\n" {
+                            break;
+                        }
+                    }
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    let param = |name: &str| {
+                        line.split(['?', '&', ' '])
+                            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                            .and_then(|v| v.parse::<f64>().ok())
+                            .unwrap_or(0.0) as i64
+                    };
+                    let (start, end, step) = (param("start"), param("end"), param("step").max(1));
+                    let values: Vec<String> = (start..=end)
+                        .step_by(step as usize)
+                        .map(|t| format!("[{t},\"1\"]"))
+                        .collect();
+                    let body = format!(
+                        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+                        values.join(",")
+                    );
+                    std::thread::sleep(Duration::from_millis(200));
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(response.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// The most requests in flight towards the source during the first refresh of 12 metrics.
+fn most_in_flight(concurrency: &str) -> usize {
+    let (port, most) = counting_endpoint();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut yaml = format!(
+        "version: 1\ndefaults: {{ owner: team-shop }}\nconnections:\n  main: {{ kind: prometheus, url: \"http://127.0.0.1:{port}\" }}\nmetrics:\n  - id: orders\n    layer: business\n    decision: Whether to keep the shop open\n    audience: [leadership]\n    source: {{ prometheus: {{ connection: main, query: 'orders' }} }}\n    drivers:\n"
+    );
+    for i in 0..11 {
+        yaml.push_str(&format!(
+            "      - {{ metric: cpu_{i}, effect: decreases }}\n"
+        ));
+    }
+    for i in 0..11 {
+        yaml.push_str(&format!(
+            "  - id: cpu_{i}\n    layer: system\n    source: {{ prometheus: {{ connection: main, query: 'cpu{{host=\"{i}\"}}' }} }}\n"
+        ));
+    }
+    let catalog = dir.path().join("whyline.yaml");
+    std::fs::write(&catalog, yaml).expect("write");
+    let server = Server::start(
+        &[
+            "--catalog",
+            catalog.to_str().expect("utf-8"),
+            "--concurrency",
+            concurrency,
+            "--lookback",
+            "1h",
+        ],
+        &[],
+    );
+    let status = server.wait_for("/api/status", None, |s, b| s == 200 && b["ready"] == true);
+    let read = status["metrics"]
+        .as_array()
+        .map_or(0, |ms| ms.iter().filter(|m| m["missing"].is_null()).count());
+    assert_eq!(read, 12, "{status}");
+    most.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn the_background_refresh_keeps_its_bound_towards_prometheus() {
+    let bounded = most_in_flight("2");
+    assert!(
+        (1..=2).contains(&bounded),
+        "{bounded} requests in flight with --concurrency 2"
+    );
+    // The bound is what limits it: a wider one is used.
+    let wider = most_in_flight("6");
+    assert!(wider > 2, "only {wider} in flight with --concurrency 6");
+}
