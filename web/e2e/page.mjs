@@ -5,6 +5,9 @@
 //     and checks the why path reaches ROOT with one plot per metric on it.
 //   node web/e2e/page.mjs big URL SCREENSHOT
 //     loads a large map and checks it is drawn, searchable and clickable in time.
+//   node web/e2e/page.mjs token URL TOKEN
+//     a server that needs a token: the page asks for it, then shows the map;
+//     the token given once as #token=... is kept for the tab and leaves the address.
 //
 // Fails (exit 1) on any console message of level warning or error, any page
 // error, or any request that leaves the server's origin. Prints one JSON line
@@ -39,6 +42,32 @@ try {
   page.on('request', (r) => {
     if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) foreign.push(r.url());
   });
+
+  if (mode === 'token') {
+    const [secret] = rest;
+    await page.goto(url);
+    await page.waitForSelector('#token-form:not([hidden])', { timeout: 15000 });
+    await page.fill('#token-input', secret);
+    await page.click('#token-form button');
+    await page.waitForSelector('body[data-ready="map"]', { timeout: 30000 });
+    const nodes = await page.evaluate(() => window.whyline.cy.nodes().length);
+    // A fresh tab given the token in the address: kept, and taken out of the address.
+    const second = await context.newPage();
+    second.on('console', (m) => {
+      if (['error', 'warning'].includes(m.type())) problems.push(m.type() + ': ' + m.text());
+    });
+    await second.goto(url + '#token=' + encodeURIComponent(secret));
+    await second.waitForSelector('body[data-ready="map"]', { timeout: 30000 });
+    const address = second.url();
+    if (address.includes(secret)) fail('the token stayed in the address: ' + address);
+    // The unauthorised first requests answer 401, which the browser reports
+    // as a failed resource load; only those are expected.
+    const unexpected = problems.filter((p) => !p.includes('401'));
+    if (unexpected.length) fail('console: ' + unexpected.join(' | '));
+    if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
+    console.log(JSON.stringify({ mode, nodes }));
+    process.exit(0);
+  }
 
   const started = Date.now();
   await page.goto(url);

@@ -241,6 +241,7 @@ fn bad_input_gets_a_clear_4xx_json_error() {
         ("/api/nothing", 404, "no such route"),
         ("/assets/secret.txt", 404, "no asset `secret.txt`"),
     ];
+    let mut wording = String::new();
     for (path, status, message) in cases {
         let (got, error) = refused(base, path);
         assert_eq!(got, *status, "{path}: {error}");
@@ -248,7 +249,10 @@ fn bad_input_gets_a_clear_4xx_json_error() {
             error.contains(message),
             "{path}: `{error}` does not say `{message}`"
         );
+        wording.push_str(&format!("GET {path}\n  {got} {error}\n"));
     }
+    // The whole wording, reviewed as a snapshot.
+    insta::assert_snapshot!("api_errors", wording);
     let many: Vec<String> = (0..65).map(|_| "revenue".to_string()).collect();
     let (got, error) = refused(base, &format!("/api/series?metrics={}", many.join(",")));
     assert_eq!(got, 400);
@@ -303,6 +307,7 @@ fn a_token_is_required_when_exposed_and_enforced() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
+    insta::assert_snapshot!("refuses_to_expose_without_token", err);
     assert!(
         err.contains("refusing to listen on 0.0.0.0:0 without a token"),
         "{err}"

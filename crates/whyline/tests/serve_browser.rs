@@ -176,3 +176,25 @@ fn a_map_of_2000_metrics_stays_usable() {
     assert!(why < 10_000, "the why took {why} ms");
     assert!(zoom < 10_000, "20 zoom steps took {zoom} ms");
 }
+
+#[test]
+fn the_page_asks_for_the_token_of_an_exposed_server() {
+    let Some(chromium) = tools() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = shop_data(dir.path());
+    let token = "9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c";
+    let server = Server::start(
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data.to_str().expect("utf-8"),
+        ],
+        &[("WHYLINE_TOKEN", token)],
+    );
+    server.wait_for("/api/status", Some(token), |s, b| {
+        s == 200 && b["ready"] == true
+    });
+    let result = drive(&chromium, &["token", &format!("{}/", server.base), token]);
+    assert_eq!(result["nodes"], 35);
+}

@@ -49,9 +49,13 @@ impl IntoResponse for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> ApiError {
+        let text = e.body_text();
+        let detail = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("bad query string: {}", e.body_text()),
+            format!("bad query string: {detail}"),
         )
     }
 }
