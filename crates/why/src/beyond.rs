@@ -136,19 +136,56 @@ pub fn explain_beyond<'a>(
                 best_suspect(&map, &graph, series, target, target, &w, settings, suspects)
             {
                 if let Some(x) = series(edge.from) {
-                    let change = change_of(x, &w);
+                    // Follow the lead down the map: with the suggested edge
+                    // added, what does the walk below it reach?
+                    let mut extended = map.clone();
+                    let location = extended.metrics[target].location;
+                    let lead_id = extended.metrics[edge.from].id.clone();
+                    extended.metrics[target].drivers.push(Driver {
+                        metric: lead_id,
+                        effect: edge.effect,
+                        lag: Duration::from_millis(
+                            edge.lag as u64 * settings.step_ms.max(1) as u64,
+                        ),
+                        why: Some("suggested by the data, not in the catalog".to_string()),
+                        location,
+                    });
+                    let extended_graph = MetricGraph::new(&extended);
+                    let below = explain(
+                        &extended,
+                        &extended_graph,
+                        series,
+                        target,
+                        at,
+                        windows.clone(),
+                        settings,
+                    );
+                    let deeper = below
+                        .causes
+                        .iter()
+                        .find(|c| c.path.get(1) == Some(&edge.from))
+                        .cloned();
                     let evidence = answer.causes.first().map_or(0.0, |c| c.evidence) * 0.5;
-                    let cause = Cause {
-                        metric: edge.from,
-                        score: 0.5,
-                        evidence,
-                        path: vec![target, edge.from],
-                        explained: 0.0,
-                        change,
-                        since: start_of_change(x, &w, settings),
-                        consistent: true,
+                    let cause = match deeper {
+                        Some(c) => Cause {
+                            score: 0.5,
+                            evidence,
+                            explained: 0.0,
+                            ..c
+                        },
+                        None => Cause {
+                            metric: edge.from,
+                            score: 0.5,
+                            evidence,
+                            path: vec![target, edge.from],
+                            explained: 0.0,
+                            change: change_of(x, &w),
+                            since: start_of_change(x, &w, settings),
+                            consistent: true,
+                        },
                     };
-                    answer.causes.insert(1, cause);
+                    answer.causes.retain(|c| c.metric != cause.metric);
+                    answer.causes.insert(1.min(answer.causes.len()), cause);
                     answer.causes.truncate(settings.max_causes.max(2));
                     taken.push(edge);
                 }

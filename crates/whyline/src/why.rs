@@ -620,6 +620,25 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
                 owner(x.to)
             );
         }
+        // Where the lead goes once the map takes over again below it.
+        let lead = e.causes.get(1).filter(|c| {
+            map_ends
+                && c.path.len() > 2
+                && a.suspected.iter().any(|x| c.path.get(1) == Some(&x.from))
+        });
+        if let Some(c) = lead {
+            let _ = writeln!(
+                out,
+                "  below it, the map reaches {} (owner {}): {}",
+                id(c.metric),
+                owner(c.metric),
+                c.path
+                    .iter()
+                    .map(|m| id(*m))
+                    .collect::<Vec<_>>()
+                    .join(" <- ")
+            );
+        }
     }
     let others: Vec<String> = e
         .causes

@@ -899,12 +899,16 @@ mod why {
         assert_eq!(answer["causes"][0]["metric"], "revenue");
         assert_eq!(answer["map_ends"], true);
         // ...and the data's lead right after it, named as an unmapped edge.
-        let lead = answer["causes"][1]["metric"].as_str().unwrap_or("");
-        assert!(
-            ["checkout_latency_p99", "checkout_cpu_utilization"].contains(&lead),
+        // Below the suggested edge the written map takes over again, down to
+        // the injected fault.
+        assert_eq!(
+            answer["causes"][1]["metric"], "checkout_cpu_utilization",
             "{answer}"
         );
+        assert_eq!(answer["causes"][1]["path"][0], "revenue");
+        let via = answer["causes"][1]["path"][1].as_str().unwrap_or("");
         assert_eq!(answer["unmapped_edges"][0]["to"], "revenue");
+        assert_eq!(answer["unmapped_edges"][0]["from"], via, "{answer}");
         let human = stdout(&whyline(
             dir.path(),
             &[
@@ -918,6 +922,10 @@ mod why {
         ));
         assert!(
             human.contains("A lead for that mapping work (suggested by the data, not an answer):"),
+            "{human}"
+        );
+        assert!(
+            human.contains("below it, the map reaches checkout_cpu_utilization (owner team-checkout): revenue <- "),
             "{human}"
         );
     }
