@@ -376,6 +376,10 @@
       parts.push(el('h2', {}, 'Why'));
       parts.push(el('p', {}, 'Most likely root cause: ', el('strong', {}, top.metric),
         ' (explains ~' + Math.round(top.explained * 100) + '% of the move; unexplained ' + Math.round(why.unexplained * 100) + '%)'));
+      // As the CLI: the share of the asked metric's move carried along the
+      // path so far (the product of each step's fitted share).
+      const reach = [1];
+      (top.path_shares || []).forEach((s, i) => reach.push(s === null ? NaN : reach[i] * s));
       parts.push(el('ol', { class: 'why-path', id: 'why-path' }, ...top.path.map((x, i) => {
         const unmapped = i > 0 && why.unmapped_edges.some((e) => e.from === x && e.to === top.path[i - 1]);
         return el('li', { dataset: { metric: x } },
@@ -383,7 +387,11 @@
           statusPill(statusOf(x)), ' ', describe(moveOf(why, x), (state.metricById.get(x) || {}).unit),
           ' · owner ', owner(x),
           x === top.metric ? el('span', { class: 'root' }, ' ROOT CAUSE' + (top.since ? ' since ' + hhmm(top.since) : '')) : null,
-          x === top.metric ? el('span', { class: 'share' }, ' · explains ~' + Math.round(top.explained * 100) + '%') : null,
+          x === top.metric
+            ? el('span', { class: 'share' }, ' · explains ~' + Math.round(top.explained * 100) + '% of the move')
+            : i > 0 && Number.isFinite(reach[i])
+              ? el('span', { class: 'share' }, ' · explains ~' + Math.round(reach[i] * 100) + '%')
+              : null,
           unmapped ? el('span', { class: 'unmapped' }, ' [edge not in the map]') : null);
       })));
     }

@@ -418,6 +418,9 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             "metric": id(c.metric),
             "score": (c.score * 1000.0).round() / 1000.0,
             "path": c.path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
+            // For each step of the path, the share of the child's move its
+            // fitted response to that driver explains (null for an unmapped edge).
+            "path_shares": c.path.windows(2).map(|w| e.shares.get(&(w[0], w[1])).map(|s| (s * 1000.0).round() / 1000.0)).collect::<Vec<_>>(),
             "explained": (c.explained * 1000.0).round() / 1000.0,
             "evidence": finite(c.evidence),
             "owner": catalog.metrics[c.metric].owner,
