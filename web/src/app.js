@@ -257,8 +257,18 @@
       on.addClass('on-path');
       if (root) cy.getElementById(root).addClass('root');
     });
-    // On a large map the path is a speck at full view: bring it into view.
-    if (cy.nodes().length > 300) cy.fit(cy.$('node.on-path'), 80);
+    // Keep the whole path in view: on a large map it is a speck at full
+    // view, and on any map part of it may be scrolled away.
+    const onPath = cy.$('node.on-path');
+    const ext = cy.extent();
+    // A node near the edge has its label cut: keep a margin.
+    const mx = ext.w * 0.08;
+    const my = ext.h * 0.08;
+    const hidden = onPath.some((n) => {
+      const p = n.position();
+      return p.x < ext.x1 + mx || p.x > ext.x2 - mx || p.y < ext.y1 + my || p.y > ext.y2 - my;
+    });
+    if (cy.nodes().length > 300 || hidden) cy.fit(onPath, 110);
   }
 
   // ---- filters and search ----
