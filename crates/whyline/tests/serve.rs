@@ -3,6 +3,9 @@
 
 mod serve_support;
 
+#[path = "../../sources/tests/support/mod.rs"]
+mod support;
+
 use std::io::Read as _;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -684,79 +687,63 @@ fn a_page_request_never_names_a_url_to_fetch() {
     }
 }
 
-/// A Prometheus-compatible endpoint that answers every query_range slowly
-/// (200 ms) with a flat series, and records the most requests it had in
-/// flight at once. A real server cannot show that number; the bound is ours.
-fn counting_endpoint() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
+/// A transparent TCP proxy in front of a real Prometheus that holds each
+/// chunk of an answer for 150 ms (so requests overlap), and records the most
+/// connections the client had open at once. A connection carries one request
+/// at a time, so that is the most requests the client had in flight.
+fn slow_proxy(upstream: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let in_flight = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&most);
     std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let in_flight = Arc::clone(&in_flight);
-            let most = Arc::clone(&most);
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            let (mut client_in, mut server_out) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            let open = Arc::clone(&open);
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut stream = stream;
+                let _ = std::io::copy(&mut client_in, &mut server_out);
+                let _ = server_out.shutdown(std::net::Shutdown::Both);
+                open.fetch_sub(1, Ordering::SeqCst);
+            });
+            let (mut server_in, mut client_out) = (server, client);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
                 loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    // Skip the headers.
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                            return;
+                    match server_in.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            std::thread::sleep(Duration::from_millis(150));
+                            if client_out.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
                         }
-                        if header == "\r\n" {
-                            break;
-                        }
-                    }
-                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    most.fetch_max(now, Ordering::SeqCst);
-                    let param = |name: &str| {
-                        line.split(['?', '&', ' '])
-                            .find_map(|p| p.strip_prefix(&format!("{name}=")))
-                            .and_then(|v| v.parse::<f64>().ok())
-                            .unwrap_or(0.0) as i64
-                    };
-                    let (start, end, step) = (param("start"), param("end"), param("step").max(1));
-                    let values: Vec<String> = (start..=end)
-                        .step_by(step as usize)
-                        .map(|t| format!("[{t},\"1\"]"))
-                        .collect();
-                    let body = format!(
-                        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
-                        values.join(",")
-                    );
-                    std::thread::sleep(Duration::from_millis(200));
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if stream.write_all(response.as_bytes()).is_err() {
-                        return;
                     }
                 }
+                let _ = client_out.shutdown(std::net::Shutdown::Both);
             });
         }
     });
     (port, seen)
 }
 
-/// The most requests in flight towards the source during the first refresh of 12 metrics.
-fn most_in_flight(concurrency: &str) -> usize {
-    let (port, most) = counting_endpoint();
+/// The most requests in flight towards Prometheus during the first refresh of 12 metrics.
+fn most_in_flight(prometheus: u16, concurrency: &str) -> usize {
+    let (port, most) = slow_proxy(prometheus);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut yaml = format!(
-        "version: 1\ndefaults: {{ owner: team-shop }}\nconnections:\n  main: {{ kind: prometheus, url: \"http://127.0.0.1:{port}\" }}\nmetrics:\n  - id: orders\n    layer: business\n    decision: Whether to keep the shop open\n    audience: [leadership]\n    source: {{ prometheus: {{ connection: main, query: 'orders' }} }}\n    drivers:\n"
+        "version: 1\ndefaults: {{ owner: team-shop }}\nconnections:\n  main: {{ kind: prometheus, url: \"http://127.0.0.1:{port}\" }}\nmetrics:\n  - id: orders\n    layer: business\n    decision: Whether to keep the shop open\n    audience: [leadership]\n    source: {{ prometheus: {{ connection: main, query: 'shop_orders' }} }}\n    drivers:\n"
     );
     for i in 0..11 {
         yaml.push_str(&format!(
@@ -765,7 +752,7 @@ fn most_in_flight(concurrency: &str) -> usize {
     }
     for i in 0..11 {
         yaml.push_str(&format!(
-            "  - id: cpu_{i}\n    layer: system\n    source: {{ prometheus: {{ connection: main, query: 'cpu{{host=\"{i}\"}}' }} }}\n"
+            "  - id: cpu_{i}\n    layer: system\n    source: {{ prometheus: {{ connection: main, query: 'shop_cpu_{i}' }} }}\n"
         ));
     }
     let catalog = dir.path().join("whyline.yaml");
@@ -777,7 +764,7 @@ fn most_in_flight(concurrency: &str) -> usize {
             "--concurrency",
             concurrency,
             "--lookback",
-            "1h",
+            "3d",
         ],
         &[],
     );
@@ -791,12 +778,34 @@ fn most_in_flight(concurrency: &str) -> usize {
 
 #[test]
 fn the_background_refresh_keeps_its_bound_towards_prometheus() {
-    let bounded = most_in_flight("2");
+    // Two hours of minute data, two days ago, for 12 metrics.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let t0 = (now - 2 * 86_400) / 3600 * 3600;
+    let mut text = String::new();
+    let names: Vec<String> = std::iter::once("shop_orders".to_string())
+        .chain((0..11).map(|i| format!("shop_cpu_{i}")))
+        .collect();
+    for (k, name) in names.iter().enumerate() {
+        text.push_str(&format!("# TYPE {name} gauge\n"));
+        for i in 0..120 {
+            let v = 0.5 + ((i * 31 + k as i64 * 7) % 13) as f64 / 100.0;
+            text.push_str(&format!("{name} {v} {}\n", t0 + i * 60));
+        }
+    }
+    text.push_str("# EOF\n");
+    let Some(prometheus) = support::prometheus(&text) else {
+        return;
+    };
+    let bounded = most_in_flight(prometheus.port, "2");
     assert!(
         (1..=2).contains(&bounded),
         "{bounded} requests in flight with --concurrency 2"
     );
     // The bound is what limits it: a wider one is used.
-    let wider = most_in_flight("6");
+    let wider = most_in_flight(prometheus.port, "6");
+    eprintln!("requests in flight at most: {bounded} with --concurrency 2, {wider} with 6");
     assert!(wider > 2, "only {wider} in flight with --concurrency 6");
 }
