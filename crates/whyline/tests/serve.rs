@@ -11,7 +11,9 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use serve_support::{Server, copy_example, get, get_with_headers, raw, shop_data, whyline};
+use serve_support::{
+    Server, copy_example, get, get_with_headers, raw, shop_data, shop_server, whyline,
+};
 
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
@@ -20,14 +22,9 @@ fn json(body: &str) -> Value {
 /// The example shop with simulated data, served.
 fn shop() -> (tempfile::TempDir, Server, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = shop_data(dir.path());
-    let data = data.to_str().expect("utf-8").to_string();
-    let server = Server::start(
-        &["--catalog", "examples/shop/metrics", "--data", &data],
-        &[],
-    );
+    let (server, data) = shop_server(dir.path(), &[], &[]);
     server.wait_ready();
-    (dir, server, data)
+    (dir, server, data.to_str().expect("utf-8").to_string())
 }
 
 #[test]
@@ -508,18 +505,7 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
 #[test]
 fn a_source_that_stops_answering_leaves_its_metrics_stale_not_blank() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = shop_data(dir.path());
-    let server = Server::start(
-        &[
-            "--catalog",
-            "examples/shop/metrics",
-            "--data",
-            data.to_str().expect("utf-8"),
-            "--refresh",
-            "300ms",
-        ],
-        &[],
-    );
+    let (server, data) = shop_server(dir.path(), &["--refresh", "300ms"], &[]);
     server.wait_ready();
     // The file goes away: the next refresh reads nothing.
     std::fs::rename(&data, dir.path().join("moved.csv")).expect("rename");

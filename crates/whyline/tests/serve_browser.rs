@@ -14,7 +14,7 @@ mod serve_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serve_support::{Server, repo_root, shop_data, whyline};
+use serve_support::{Server, repo_root, shop_server, whyline};
 
 fn required() -> bool {
     std::env::var("WHYLINE_REQUIRE_SERVICES").as_deref() == Ok("1")
@@ -90,7 +90,7 @@ fn drive(chromium: &Path, args: &[&str]) -> serde_json::Value {
 fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
     let Some(chromium) = tools() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = shop_data(dir.path());
+    let (server, _) = shop_server(dir.path(), &[], &[]);
     let truth: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("truth.json")).expect("truth"),
     )
@@ -99,15 +99,6 @@ fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
         .as_str()
         .expect("fault metric")
         .to_string();
-    let server = Server::start(
-        &[
-            "--catalog",
-            "examples/shop/metrics",
-            "--data",
-            data.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
     server.wait_ready();
     let shot = artefacts().join("serve-why.png");
     let result = drive(
@@ -181,17 +172,8 @@ fn a_map_of_2000_metrics_stays_usable() {
 fn the_page_asks_for_the_token_of_an_exposed_server() {
     let Some(chromium) = tools() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = shop_data(dir.path());
     let token = "9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c";
-    let server = Server::start(
-        &[
-            "--catalog",
-            "examples/shop/metrics",
-            "--data",
-            data.to_str().expect("utf-8"),
-        ],
-        &[("WHYLINE_TOKEN", token)],
-    );
+    let (server, _) = shop_server(dir.path(), &[], &[("WHYLINE_TOKEN", token)]);
     server.wait_for("/api/status", Some(token), |s, b| {
         s == 200 && b["ready"] == true
     });

@@ -8,7 +8,7 @@ mod serve_support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serve_support::{Server, agent, shop_data};
+use serve_support::{agent, shop_server};
 
 const CLIENTS: usize = 50;
 
@@ -33,18 +33,7 @@ fn fifty_clients_asking_why_get_no_errors() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = shop_data(dir.path());
-    let server = Server::start(
-        &[
-            "--catalog",
-            "examples/shop/metrics",
-            "--data",
-            data.to_str().expect("utf-8"),
-            "--request-timeout",
-            "30s",
-        ],
-        &[],
-    );
+    let (server, _) = shop_server(dir.path(), &["--request-timeout", "30s"], &[]);
     server.wait_ready();
     // Red and green metrics, at times across the day: the engine runs for each.
     let metrics = [

@@ -43,6 +43,20 @@ pub fn shop_data(dir: &Path) -> PathBuf {
     dir.join("data.csv")
 }
 
+/// Serves the example shop over simulated data written to `dir`, with
+/// `extra` flags and environment; returns the server and the data file.
+pub fn shop_server(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Server, PathBuf) {
+    let data = shop_data(dir);
+    let mut args = vec![
+        "--catalog",
+        "examples/shop/metrics",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    (Server::start(&args, env), data)
+}
+
 /// Copies the example catalog into `dir`/metrics.
 pub fn copy_example(dir: &Path) -> PathBuf {
     let to = dir.join("metrics");
