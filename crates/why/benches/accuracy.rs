@@ -14,7 +14,21 @@ use whyline_catalog::{Catalog, SourceFile, parse};
 use whyline_map::MetricGraph;
 use whyline_sim::{Fault, FaultKind, MapFlaws, random_map};
 use whyline_stats::RobustBaseline;
-use whyline_why::{Settings, baselines, explain};
+use whyline_why::baselines::{self, Sides};
+use whyline_why::{Settings, explain};
+
+/// A graph-free reference ranker: per-metric score of the abnormal window against the normal one.
+type Scorer = fn(&[f64], std::ops::Range<usize>, std::ops::Range<usize>, Sides) -> f64;
+
+/// The reference rankers run beside whyline: NSigma and BARO as RCAEval
+/// implements them (`max(zscores)`, rises only), and their two-sided forms
+/// (`max |z|`), which suit faults that go either way.
+const REFERENCES: [(&str, Scorer, Sides); 4] = [
+    ("NSigma", baselines::nsigma, Sides::Up),
+    ("NSigma|z|", baselines::nsigma, Sides::Both),
+    ("BARO", baselines::baro, Sides::Up),
+    ("BARO|z|", baselines::baro, Sides::Both),
+];
 
 #[path = "../tests/datasets/mod.rs"]
 mod datasets;
@@ -81,8 +95,7 @@ fn simulated_suite(
     let mut whyline = Tally::default();
     let mut connected = Tally::default();
     let mut beyond = Tally::default();
-    let mut nsigma = Tally::default();
-    let mut baro = Tally::default();
+    let mut references: Vec<Tally> = REFERENCES.iter().map(|_| Tally::default()).collect();
     let points = 600;
     let start = 540;
     // WHYLINE_ACCURACY_SEED shifts every suite to fresh maps (a held-out check).
@@ -279,11 +292,20 @@ fn simulated_suite(
         }
         let normal = 0..start;
         let abnormal = start..points;
-        let all = |f: fn(&[f64], std::ops::Range<usize>, std::ops::Range<usize>) -> f64| -> Vec<(String, f64)> {
-            model.nodes.iter().zip(&data).map(|(n, x)| (n.id.clone(), f(x, normal.clone(), abnormal.clone()))).collect()
-        };
-        nsigma.push(rank_of(&all(baselines::nsigma), truth));
-        baro.push(rank_of(&all(baselines::baro), truth));
+        for ((_, score, sides), tally) in REFERENCES.iter().zip(&mut references) {
+            let scored: Vec<(String, f64)> = model
+                .nodes
+                .iter()
+                .zip(&data)
+                .map(|(n, x)| {
+                    (
+                        n.id.clone(),
+                        score(x, normal.clone(), abnormal.clone(), *sides),
+                    )
+                })
+                .collect();
+            tally.push(rank_of(&scored, truth));
+        }
     }
     println!(
         "  {name} ({} cases, {skipped} redrawn because the target did not turn red)",
@@ -308,8 +330,9 @@ fn simulated_suite(
             connected.ranks.len()
         );
     }
-    println!("{}", nsigma.line("NSigma"));
-    println!("{}", baro.line("BARO"));
+    for ((name, _, _), tally) in REFERENCES.iter().zip(&references) {
+        println!("{}", tally.line(name));
+    }
 }
 
 fn main() {
@@ -346,7 +369,7 @@ fn main() {
 }
 
 /// Ranks for one case: whyline (given or finding the fault time), NSigma, BARO.
-fn rank_case(case: &datasets::Case, find_time: bool) -> (Vec<String>, Vec<String>, Vec<String>) {
+fn rank_case(case: &datasets::Case, find_time: bool) -> (Vec<String>, Vec<Vec<String>>) {
     let graph = MetricGraph::new(&case.catalog);
     let data: Vec<Option<&[f64]>> = case
         .catalog
@@ -389,21 +412,29 @@ fn rank_case(case: &datasets::Case, find_time: bool) -> (Vec<String>, Vec<String
         .iter()
         .map(|c| case.catalog.metrics[c.metric].id.clone())
         .collect();
-    let by = |f: fn(&[f64], std::ops::Range<usize>, std::ops::Range<usize>) -> f64| -> Vec<String> {
-        let mut scored: Vec<(String, f64)> = case
-            .data
-            .iter()
-            .map(|(id, x)| {
-                (
-                    id.clone(),
-                    f(x, windows.baseline.clone(), windows.incident.clone()),
-                )
-            })
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        scored.into_iter().map(|(id, _)| id).collect()
-    };
-    (ours, by(baselines::nsigma), by(baselines::baro))
+    let references = REFERENCES
+        .iter()
+        .map(|(_, score, sides)| {
+            let mut scored: Vec<(String, f64)> = case
+                .data
+                .iter()
+                .map(|(id, x)| {
+                    (
+                        id.clone(),
+                        score(
+                            x,
+                            windows.baseline.clone(),
+                            windows.incident.clone(),
+                            *sides,
+                        ),
+                    )
+                })
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+            scored.into_iter().map(|(id, _)| id).collect()
+        })
+        .collect();
+    (ours, references)
 }
 
 /// Service-level rank (RCAEval's coarse-grained protocol): metric names map to
@@ -426,13 +457,13 @@ fn public_datasets() {
     };
     for find_time in [false, true] {
         for fault in ["cpu", "mem"] {
-            let (mut ours, mut nsigma, mut baro) =
-                (Tally::default(), Tally::default(), Tally::default());
+            let mut ours = Tally::default();
+            let mut references: Vec<Tally> = REFERENCES.iter().map(|_| Tally::default()).collect();
             for case in cases
                 .iter()
                 .filter(|c| c.name.contains(&format!("-{fault}/")))
             {
-                let (o, n, b) = rank_case(case, find_time);
+                let (o, rs) = rank_case(case, find_time);
                 if std::env::var_os("WHYLINE_DEBUG").is_some()
                     && service_rank(&o, &case.truth[0]) != Some(0)
                     && !find_time
@@ -440,8 +471,9 @@ fn public_datasets() {
                     eprintln!("{}: {:?}", case.name, &o[..o.len().min(5)]);
                 }
                 ours.push(service_rank(&o, &case.truth[0]));
-                nsigma.push(service_rank(&n, &case.truth[0]));
-                baro.push(service_rank(&b, &case.truth[0]));
+                for (tally, r) in references.iter_mut().zip(&rs) {
+                    tally.push(service_rank(r, &case.truth[0]));
+                }
             }
             let published = if fault == "cpu" {
                 "BARO 0.99, NSigma 0.98, CIRCA 0.70"
@@ -457,8 +489,9 @@ fn public_datasets() {
                 "  sockshop-rcd {fault} faults, service level, {when}; published Avg@5 with the true time: {published}"
             );
             println!("{}", ours.line("whyline"));
-            println!("{}", nsigma.line("NSigma"));
-            println!("{}", baro.line("BARO"));
+            for ((name, _, _), tally) in REFERENCES.iter().zip(&references) {
+                println!("{}", tally.line(name));
+            }
         }
     }
     for (case, expect) in [
@@ -467,14 +500,12 @@ fn public_datasets() {
         (datasets::supply_chain(), "DoWhy finds demand and confirmed"),
     ] {
         let Some(case) = case else { continue };
-        let (ours, nsigma, baro) = rank_case(&case, false);
+        let (ours, references) = rank_case(&case, false);
         let top = |r: &[String]| r.iter().take(2).cloned().collect::<Vec<_>>().join(", ");
         println!("  {} (truth {:?}; {expect})", case.name, case.truth);
-        println!(
-            "    whyline top 2: {}\n    NSigma  top 2: {}\n    BARO    top 2: {}",
-            top(&ours),
-            top(&nsigma),
-            top(&baro)
-        );
+        println!("    {:<10} top 2: {}", "whyline", top(&ours));
+        for ((name, _, _), r) in REFERENCES.iter().zip(&references) {
+            println!("    {name:<10} top 2: {}", top(r));
+        }
     }
 }

@@ -91,11 +91,10 @@ fn the_root_is_found_although_a_symptom_moved_far_more() {
     // The naive answer: the metric with the largest anomaly is a symptom.
     let naive = (0..catalog.metrics.len())
         .max_by(|&a, &b| {
-            baselines::nsigma(&data[a], 0..START, START..POINTS).total_cmp(&baselines::nsigma(
-                &data[b],
-                0..START,
-                START..POINTS,
-            ))
+            let score = |m: usize| {
+                baselines::nsigma(&data[m], 0..START, START..POINTS, baselines::Sides::Both)
+            };
+            score(a).total_cmp(&score(b))
         })
         .map(|m| catalog.metrics[m].id.clone());
     assert_ne!(
