@@ -229,6 +229,11 @@ pub(crate) fn demo(args: &DemoArgs) -> Outcome {
         catalog_path.display(),
         data.display()
     );
+    let serve_hint = format!(
+        "\n== Next: the same map live in a browser\n\n  whyline serve --catalog {} --data {}   # then open http://127.0.0.1:8080/",
+        catalog_path.display(),
+        data.display()
+    );
     let why_args = WhyArgs {
         metric: "revenue".to_string(),
         catalog: CatalogArg {
@@ -242,5 +247,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Outcome {
         step: None,
         format: DataFormat::Human,
     };
-    crate::why::run(&why_args, &checked)
+    let outcome = crate::why::run(&why_args, &checked);
+    println!("{serve_hint}");
+    outcome
 }

@@ -951,6 +951,11 @@ mod why {
             text.contains("Most likely root cause: checkout_cpu_utilization"),
             "{text}"
         );
+        // It ends by saying how to see the same map live.
+        assert!(
+            text.contains("whyline serve --catalog ") && text.contains("--data demo/data.csv"),
+            "{text}"
+        );
     }
 }
 
