@@ -9,6 +9,17 @@ use whyline_sources::{DataSet, Options, Quiet, fetch};
 
 use crate::{Outcome, diagnostics, pull};
 
+/// "no metric `ID` in the catalog", with the closest id when one is close.
+pub(crate) fn no_such_metric(catalog: &Catalog, id: &str) -> String {
+    let hint = whyline_catalog::diagnostic::did_you_mean(
+        id,
+        catalog.metrics.iter().map(|m| m.id.as_str()),
+    )
+    .map(|s| format!(": did you mean `{s}`?"))
+    .unwrap_or_default();
+    format!("no metric `{id}` in the catalog{hint}")
+}
+
 /// Draws the diagnostics of an invalid catalog and says to fix it first.
 pub(crate) fn require_valid(checked: &Checked) -> Result<(), Outcome> {
     if checked.is_valid() {

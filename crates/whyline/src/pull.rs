@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use whyline_catalog::{Checked, diagnostic::did_you_mean};
+use whyline_catalog::Checked;
 use whyline_series::{TimeRange, format_time, parse_duration_ms, parse_time};
 use whyline_sources::{DataSet, Options, Progress, fetch};
 
@@ -101,10 +101,7 @@ pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
     };
     for id in &ids {
         if catalog.metric(id).is_none() {
-            let hint = did_you_mean(id, catalog.metrics.iter().map(|m| m.id.as_str()))
-                .map(|s| format!(": did you mean `{s}`?"))
-                .unwrap_or_default();
-            eprintln!("error: no metric `{id}` in the catalog{hint}");
+            eprintln!("error: {}", crate::common::no_such_metric(catalog, id));
             return Outcome::Invalid;
         }
     }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use whyline_catalog::{Catalog, Checked, diagnostic::did_you_mean};
+use whyline_catalog::{Catalog, Checked};
 use whyline_map::MetricGraph;
 use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time};
 use whyline_sources::{DataSet, Missing, Options, Quiet, fetch};
@@ -85,11 +85,8 @@ impl Question {
         window: Option<&str>,
     ) -> Result<Question, AskError> {
         let Some(target) = catalog.index_of(metric) else {
-            let hint = did_you_mean(metric, catalog.metrics.iter().map(|m| m.id.as_str()))
-                .map(|s| format!(": did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(AskError::UnknownMetric(format!(
-                "no metric `{metric}` in the catalog{hint}"
+            return Err(AskError::UnknownMetric(crate::common::no_such_metric(
+                catalog, metric,
             )));
         };
         let at = at
@@ -303,18 +300,19 @@ pub(crate) fn analyse<'a>(
         return Ok((explanation, Vec::new()));
     };
     let explored = graph.upstream(target);
-    let below = graph.downstream(target);
-    let services: Vec<&str> = explored
+    // Metrics already explored or downstream of the asked one are no suspects
+    // (a mask: this scans the whole catalog once per question).
+    let mut taken = vec![false; catalog.metrics.len()];
+    for m in explored.iter().chain(&graph.downstream(target)) {
+        taken[*m] = true;
+    }
+    let services: std::collections::HashSet<&str> = explored
         .iter()
         .filter_map(|&m| catalog.metrics[m].service.as_deref())
         .collect();
     let large = catalog.metrics.len() > 5_000;
     let extra: Vec<String> = (0..catalog.metrics.len())
-        .filter(|m| {
-            !explored.contains(m)
-                && !below.contains(m)
-                && catalog.metrics[*m].layer > catalog.metrics[stop].layer
-        })
+        .filter(|&m| !taken[m] && catalog.metrics[m].layer > catalog.metrics[stop].layer)
         .filter(|&m| {
             !large
                 || catalog.metrics[m]

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use whyline_catalog::diagnostic::did_you_mean;
 use whyline_catalog::{Bound, Catalog};
 use whyline_series::{format_time, parse_time};
 use whyline_sources::Options;
@@ -384,13 +383,7 @@ struct SeriesQuery {
 const MAX_SERIES: usize = 64;
 
 fn unknown_metric(catalog: &Catalog, id: &str) -> ApiError {
-    let hint = did_you_mean(id, catalog.metrics.iter().map(|m| m.id.as_str()))
-        .map(|s| format!(": did you mean `{s}`?"))
-        .unwrap_or_default();
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("no metric `{id}` in the catalog{hint}"),
-    )
+    ApiError::new(StatusCode::NOT_FOUND, common::no_such_metric(catalog, id))
 }
 
 async fn series(
