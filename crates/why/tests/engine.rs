@@ -53,6 +53,26 @@ fn ask(
     )
 }
 
+/// Asks about `target` over explicit windows, every metric visible.
+fn ask_windows(
+    catalog: &Catalog,
+    data: &[Vec<f64>],
+    target: &str,
+    windows: Windows,
+) -> Explanation {
+    let graph = MetricGraph::new(catalog);
+    let series = |m: usize| Some(data[m].as_slice());
+    explain(
+        catalog,
+        &graph,
+        &series,
+        catalog.index_of(target).expect("target"),
+        None,
+        Some(windows),
+        &Settings::default(),
+    )
+}
+
 fn ids(catalog: &Catalog, e: &Explanation) -> Vec<String> {
     e.causes
         .iter()
@@ -218,22 +238,12 @@ fn a_wrong_sign_edge_does_not_hide_the_root() {
 fn explicit_windows_compare_two_periods() {
     let catalog = shop();
     let data = simulate(&catalog, &[("checkout_cpu_utilization", 8.0)], 7);
-    let graph = MetricGraph::new(&catalog);
-    let series = |m: usize| Some(data[m].as_slice());
     let windows = Windows {
         baseline: 0..1200,
         incident: START..POINTS,
         periods: false,
     };
-    let e = explain(
-        &catalog,
-        &graph,
-        &series,
-        catalog.index_of("revenue").expect("target"),
-        None,
-        Some(windows.clone()),
-        &Settings::default(),
-    );
+    let e = ask_windows(&catalog, &data, "revenue", windows.clone());
     assert_eq!(e.windows, Some(windows));
     assert_eq!(ids(&catalog, &e)[0], "checkout_cpu_utilization");
 }
@@ -247,22 +257,12 @@ fn explicit_windows_compare_two_periods() {
 fn two_periods_prefer_the_driver_behind_a_saturating_symptom() {
     let catalog = shop();
     let data = simulate(&catalog, &[("checkout_cpu_utilization", 8.0)], 7);
-    let graph = MetricGraph::new(&catalog);
-    let series = |m: usize| Some(data[m].as_slice());
     let windows = Windows {
         baseline: 1080..1320,
         incident: START..POINTS,
         periods: true,
     };
-    let e = explain(
-        &catalog,
-        &graph,
-        &series,
-        catalog.index_of("revenue").expect("target"),
-        None,
-        Some(windows),
-        &Settings::default(),
-    );
+    let e = ask_windows(&catalog, &data, "revenue", windows);
     assert_eq!(e.status, Status::Red, "{}", e.reason);
     let causes = ids(&catalog, &e);
     assert_eq!(causes[0], "checkout_cpu_utilization", "{causes:?}");
