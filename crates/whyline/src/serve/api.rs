@@ -180,8 +180,16 @@ async fn catalog(State(shared): Shared_) -> Json<Value> {
     Json(json!({
         "version": loaded.version,
         "metrics": metrics,
-        "catalog_error": shared.catalog_error().map(|e| json!({"text": e.text, "errors": e.errors, "since": format_time(e.since)})),
+        "catalog_error": catalog_error_json(&shared),
     }))
+}
+
+/// The broken catalog edit being ignored, if any, as the API shows it.
+fn catalog_error_json(shared: &Shared) -> Value {
+    shared.catalog_error().map_or(
+        Value::Null,
+        |e| json!({"text": e.text, "errors": e.errors, "since": format_time(e.since)}),
+    )
 }
 
 fn number(v: f64) -> Option<f64> {
@@ -195,7 +203,7 @@ async fn status(State(shared): Shared_) -> Json<Value> {
         "catalog_version": shared.loaded().version,
         "refreshing": shared.refreshing(),
         "refreshes": shared.refreshes(),
-        "catalog_error": shared.catalog_error().map(|e| json!({"text": e.text, "errors": e.errors, "since": format_time(e.since)})),
+        "catalog_error": catalog_error_json(&shared),
     });
     let Some(s) = snapshot else {
         out["ready"] = json!(false);
