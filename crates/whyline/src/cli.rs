@@ -74,7 +74,8 @@ pub(crate) enum Command {
     /// Serve the map as a live web page and a JSON API (read-only).
     ///
     /// Binds 127.0.0.1:8080 by default. Listening on any other address needs a
-    /// bearer token (`$WHYLINE_TOKEN` or --token-file); the API then asks for it.
+    /// bearer token (--token-file, else `$WHYLINE_TOKEN`); whenever a token is
+    /// set, the API asks for it.
     /// Data is refreshed in the background; the catalog is reloaded when its
     /// files change, and a broken edit keeps the last good catalog serving.
     Serve(ServeArgs),
@@ -363,7 +364,7 @@ pub(crate) struct ServeArgs {
     /// Address to listen on; anything but loopback requires a token.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub(crate) listen: String,
-    /// File holding the bearer token [default: $WHYLINE_TOKEN].
+    /// File holding the bearer token (takes precedence over $WHYLINE_TOKEN).
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<std::path::PathBuf>,
     /// How often to re-read the data.
