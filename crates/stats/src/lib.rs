@@ -7,7 +7,9 @@
 pub mod changepoint;
 pub mod regression;
 pub mod robust;
+pub mod tail;
 
 pub use changepoint::{MeanShift, mean_shift, mean_shift_after};
 pub use regression::{Fit, ols};
 pub use robust::{RobustBaseline, iqr, mad, mean_std, median, quantile};
+pub use tail::{Tail, bh_adjusted_surprise, window_surprise};

@@ -20,6 +20,8 @@ use rand_distr::{Distribution, Gamma, Normal};
 use whyline_catalog::{Catalog, SourceFile, parse};
 use whyline_why::Windows;
 
+pub mod petshop;
+
 /// One RCA question with its answer.
 pub struct Case {
     /// A label for reports.
