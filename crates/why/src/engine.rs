@@ -1,11 +1,14 @@
 //! The engine itself; see the crate docs for the method.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use whyline_catalog::{Bound, Catalog, Good};
 use whyline_map::MetricGraph;
-use whyline_stats::{RobustBaseline, mean_shift_after, median, ols};
+use whyline_stats::{
+    RobustBaseline, Tail, bh_adjusted_surprise, mean_shift_after, median, ols, window_surprise,
+};
 
 use crate::path::{breadcrumb, path_signs};
 
@@ -36,6 +39,12 @@ pub struct Settings {
     /// Points per season (a day, a week) when the data may be seasonal; the
     /// engine adjusts for it only where two seasons of history show it.
     pub season: Option<usize>,
+    /// Surprise (nats, `-ln p`) of an incident's worst excursion against the
+    /// metric's own normal behaviour, corrected for the window's length, at
+    /// or above which it moved beyond its normal noise: `ln 100`, p < 0.01.
+    /// For the metrics below the asked one the p-values are first adjusted
+    /// for the number of metrics explored (Benjamini–Hochberg).
+    pub moved_nats: f64,
 }
 
 impl Default for Settings {
@@ -51,6 +60,7 @@ impl Default for Settings {
             max_causes: 5,
             min_relative_move: 0.01,
             season: None,
+            moved_nats: 100f64.ln(),
         }
     }
 }
@@ -171,6 +181,242 @@ struct Evidence {
     /// The part of its move its drivers do not predict (median residual in
     /// the incident), or its whole move when it has no fitted drivers.
     own_shift: f64,
+    /// Per-point surprises of the metric itself.
+    raw: Pointwise,
+    /// ... and of the part its drivers do not predict (the residual), or of
+    /// the metric itself when it has no fitted drivers.
+    own: Pointwise,
+}
+
+/// The surprise (nats) of an incident's worst rise and worst fall against the
+/// baseline's own tail ([`whyline_stats::Tail`]), corrected for the number of
+/// points in the incident ([`whyline_stats::window_surprise`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Excursion {
+    up: f64,
+    down: f64,
+}
+
+impl Excursion {
+    /// Measures `x[incident]` against `x[baseline]`.
+    fn measure(
+        x: &[f64],
+        baseline: Range<usize>,
+        incident: Range<usize>,
+        settings: &Settings,
+    ) -> Self {
+        let base = &x[baseline.start.min(x.len())..baseline.end.min(x.len())];
+        let Some(center) = median(base) else {
+            return Excursion::default();
+        };
+        let floor = (center.abs() * settings.min_relative_move).max(1e-9);
+        let (Some(up), Some(down)) = (
+            Tail::fit(base, center, 1.0, floor),
+            Tail::fit(base, center, -1.0, floor),
+        ) else {
+            return Excursion::default();
+        };
+        let values: Vec<f64> = x[incident.start.min(x.len())..incident.end.min(x.len())]
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let worst = |tail: &Tail, direction: f64| {
+            values
+                .iter()
+                .map(|v| tail.surprise_deviation(direction * (v - center)))
+                .fold(0.0, f64::max)
+        };
+        Excursion {
+            up: window_surprise(worst(&up, 1.0), values.len()),
+            down: window_surprise(worst(&down, -1.0), values.len()),
+        }
+    }
+
+    /// The surprise in a direction (+1 up, -1 down, 0 either: the larger,
+    /// less `ln 2` for having looked both ways).
+    fn toward(&self, direction: f64) -> f64 {
+        if direction > 0.0 {
+            self.up
+        } else if direction < 0.0 {
+            self.down
+        } else {
+            (self.up.max(self.down) - std::f64::consts::LN_2).max(0.0)
+        }
+    }
+
+    /// The direction of the larger excursion.
+    fn direction(&self) -> f64 {
+        if self.up >= self.down { 1.0 } else { -1.0 }
+    }
+}
+
+/// Points just before an incident that are scored but kept out of the
+/// reference sample: a metric already as unusual there was not moved by the
+/// incident (a background shift, such as another day's traffic level).
+const PRE_POINTS: usize = 3;
+
+/// Per-point surprises (nats) of a series from the end of its reference
+/// sample to the end of the incident, both ways, against the reference
+/// sample's own tails (the baseline less its last [`PRE_POINTS`]).
+#[derive(Debug, Clone, Default)]
+struct Pointwise {
+    /// Grid index of the first scored point.
+    from: usize,
+    /// Surprise of a rise at each scored point (0 where there is no data).
+    up: Vec<f64>,
+    /// ... and of a fall.
+    down: Vec<f64>,
+}
+
+impl Pointwise {
+    /// `floor` bounds the tails' scale from below (a practical-significance
+    /// floor from the metric's level; a residual's own level is about 0).
+    fn measure(x: &[f64], baseline: &Range<usize>, incident: &Range<usize>, floor: f64) -> Self {
+        let end = incident.end.min(x.len());
+        let reference_end = if baseline.len() > 2 * PRE_POINTS {
+            baseline.end - PRE_POINTS
+        } else {
+            baseline.end
+        }
+        .min(end);
+        let reference = &x[baseline.start.min(reference_end)..reference_end];
+        let Some(center) = median(reference) else {
+            return Pointwise::default();
+        };
+        let (Some(up), Some(down)) = (
+            Tail::fit(reference, center, 1.0, floor),
+            Tail::fit(reference, center, -1.0, floor),
+        ) else {
+            return Pointwise::default();
+        };
+        let scored = &x[reference_end..end];
+        let surprise = |tail: &Tail, direction: f64| -> Vec<f64> {
+            scored
+                .iter()
+                .map(|v| {
+                    if v.is_finite() {
+                        tail.surprise_deviation(direction * (v - center))
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        Pointwise {
+            from: reference_end,
+            up: surprise(&up, 1.0),
+            down: surprise(&down, -1.0),
+        }
+    }
+
+    /// The largest surprise toward `direction` (+1, -1; 0 either way, less
+    /// `ln 2`) over grid indices `range`.
+    fn worst(&self, direction: f64, range: Range<usize>) -> f64 {
+        let pick = |values: &[f64]| {
+            range
+                .clone()
+                .filter_map(|t| t.checked_sub(self.from).and_then(|i| values.get(i)))
+                .fold(0.0f64, |a, b| a.max(*b))
+        };
+        if direction > 0.0 {
+            pick(&self.up)
+        } else if direction < 0.0 {
+            pick(&self.down)
+        } else {
+            (pick(&self.up).max(pick(&self.down)) - std::f64::consts::LN_2).max(0.0)
+        }
+    }
+
+    /// The surprise toward `direction` at grid index `t`.
+    fn at(&self, direction: f64, t: usize) -> f64 {
+        self.worst(direction, t..t + 1)
+    }
+}
+
+/// Where, inside the incident, the asked metric's own excursion is: the
+/// points it is scored on (`focus`) and the points that tell a background
+/// shift from a cause (`background`: just before the focus, and after the
+/// asked metric recovered).
+#[derive(Debug, Clone)]
+struct Focus {
+    focus: Range<usize>,
+    background: Vec<usize>,
+}
+
+impl Focus {
+    /// From the asked metric's per-point surprises toward `direction`: the
+    /// focus runs from its first unusual point (less `lead` points a cause
+    /// may lead by) to the incident's end.
+    fn locate(
+        target: &Pointwise,
+        direction: f64,
+        incident: &Range<usize>,
+        lead: usize,
+        settings: &Settings,
+    ) -> Self {
+        let points: Vec<(usize, f64)> = incident
+            .clone()
+            .map(|t| (t, target.at(direction, t)))
+            .collect();
+        let unusual: Vec<usize> = points
+            .iter()
+            .filter(|(_, s)| *s >= settings.moved_nats)
+            .map(|(t, _)| *t)
+            .collect();
+        let (first, last) = match (unusual.first(), unusual.last()) {
+            (Some(f), Some(l)) => (*f, *l),
+            _ => {
+                let worst = points
+                    .iter()
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or(incident.start, |(t, _)| *t);
+                (worst, worst)
+            }
+        };
+        let start = first.saturating_sub(lead).max(incident.start);
+        let mut background: Vec<usize> = (target.from..start).collect();
+        // After the asked metric recovered (calm: p > 0.2), a cause under a
+        // short lag should have calmed too.
+        background.extend(
+            points
+                .iter()
+                .filter(|(t, s)| *t > last + lead && *s < 5f64.ln())
+                .map(|(t, _)| *t),
+        );
+        Focus {
+            focus: start..incident.end,
+            background,
+        }
+    }
+
+    /// The surprise of a metric's excursion toward `direction` in the focus,
+    /// less its surprise in the background when that was itself unusual,
+    /// corrected for the number of points looked at.
+    /// `early`: the metric's own change began before the asked metric's
+    /// by more than a cause may lead; only then does an unusual background
+    /// before the focus count against it (after the recovery it always does).
+    fn surprise(
+        &self,
+        points: &Pointwise,
+        direction: f64,
+        early: bool,
+        settings: &Settings,
+    ) -> f64 {
+        let coincident = points.worst(direction, self.focus.clone());
+        let background = self
+            .background
+            .iter()
+            .filter(|&&t| early || t >= self.focus.start)
+            .map(|&t| points.at(direction, t))
+            .fold(0.0f64, f64::max);
+        let effective = if background >= settings.moved_nats {
+            (coincident - background).max(0.0)
+        } else {
+            coincident
+        };
+        window_surprise(effective, self.focus.len())
+    }
 }
 
 fn lag_points(lag_ms: u64, step_ms: i64) -> usize {
@@ -394,27 +640,72 @@ fn explain_raw<'a>(
         sigma: z_now,
     });
     answer.windows = Some(windows.clone());
-    if status == Status::Green || status == Status::Unknown || observed.is_nan() {
+    if observed.is_nan() {
         return answer;
     }
-
-    let target_direction = (incident_level - base.center).signum();
-    rank(
+    // When asked, explain: a metric within its range still gets the cause of
+    // its move when it, or the map below it, moved the bad way beyond normal
+    // noise (an excursion judged against each metric's own tail).
+    let bad = match metric.good {
+        Some(Good::Higher) => -1.0,
+        Some(Good::Lower) => 1.0,
+        None => 0.0,
+    };
+    let excursion = Excursion::measure(
+        y,
+        windows.baseline.clone(),
+        windows.incident.clone(),
+        settings,
+    );
+    let target_moved = excursion.toward(bad) >= settings.moved_nats;
+    let calm = matches!(status, Status::Green | Status::Unknown);
+    let target_direction = if !calm {
+        (incident_level - base.center).signum()
+    } else if bad != 0.0 {
+        bad
+    } else {
+        excursion.direction()
+    };
+    // Two periods whose levels did not move apart but whose window holds an
+    // excursion (a short incident) are ranked as an incident.
+    let ranked_windows = Windows {
+        periods: windows.periods && !calm,
+        ..windows.clone()
+    };
+    let below_moved = rank(
         catalog,
         graph,
         series,
         target,
         Some(target_direction),
-        &windows,
+        &ranked_windows,
         settings,
         &mut answer,
     );
+    if calm {
+        if target_moved {
+            let _ = write!(
+                answer.reason,
+                "; but it moved the bad way beyond its normal noise (p = {:.2e})",
+                (-excursion.toward(bad)).exp()
+            );
+        } else if below_moved {
+            answer
+                .reason
+                .push_str("; but the map below it moved beyond its normal noise");
+        } else {
+            answer.causes.clear();
+        }
+    }
     answer
 }
 
 /// Gathers evidence upstream of `target` and ranks the causes into `answer`.
 /// `target_direction` is `None` when the target itself has no data (a scan of
-/// what drives it between explicit windows).
+/// what drives it between explicit windows). Returns whether some metric
+/// below the target moved beyond its normal noise in the direction that
+/// pushes the target the way it moved, after adjusting for how many were
+/// looked at.
 #[allow(clippy::too_many_arguments)]
 fn rank<'a>(
     catalog: &Catalog,
@@ -425,7 +716,7 @@ fn rank<'a>(
     windows: &Windows,
     settings: &Settings,
     answer: &mut Explanation,
-) {
+) -> bool {
     // Evidence for every metric upstream of the target that has data.
     let upstream = graph.upstream(target);
     let mut evidence: HashMap<usize, Evidence> = HashMap::new();
@@ -443,7 +734,7 @@ fn rank<'a>(
     }
     let target_evidence = evidence.get(&target).cloned();
     if target_evidence.is_none() && target_direction.is_some() {
-        return;
+        return false;
     }
     for (&m, e) in &evidence {
         answer.moves.insert(m, e.change);
@@ -452,11 +743,28 @@ fn rank<'a>(
         }
     }
     let signs = path_signs(catalog, graph, target);
-    let moved = |m: usize| {
-        evidence
-            .get(&m)
-            .is_some_and(|e| e.z_max >= settings.z_moved)
-    };
+    let starts: HashMap<usize, Option<usize>> = evidence
+        .keys()
+        .map(|&m| {
+            (
+                m,
+                series(m).and_then(|x| start_of_change(x, windows, settings)),
+            )
+        })
+        .collect();
+    let calibrated = Calibrated::new(
+        catalog,
+        graph,
+        &evidence,
+        &signs,
+        target,
+        target_direction,
+        windows,
+        &starts,
+        settings,
+    );
+    let below_moved = calibrated.below_moved;
+    let moved = |m: usize| calibrated.moved(m, &evidence, settings);
 
     // Counterfactual contribution to the target: the metric's own shift (what
     // its drivers do not predict) carried up through the fitted responses
@@ -484,10 +792,14 @@ fn rank<'a>(
     // Root scores: residual where drivers were fitted, own z otherwise.
     let mut scores: HashMap<usize, (f64, bool)> = HashMap::new();
     for (&m, e) in &evidence {
-        let mut score = e.residual.unwrap_or(e.z_max);
+        let mut score = calibrated.own_score(m, e);
         // Moving the target the other way, through the fitted responses,
         // disqualifies a cause as much as a contradicting sign does.
-        let pushes_back = m != target && contribution(m).is_some_and(|c| c < -0.05);
+        // (Not for incidents judged on excursions: there collinear drivers,
+        // such as a service and its caller-side view, make fitted signs
+        // unreliable; the path signs decide.)
+        let pushes_back =
+            (!calibrated.active) && m != target && contribution(m).is_some_and(|c| c < -0.05);
         if pushes_back {
             score *= 0.3;
         }
@@ -495,14 +807,17 @@ fn rank<'a>(
             || target_direction.is_none()
             || signs.get(&m).is_some_and(|set| {
                 set.iter()
-                    .any(|s| Some(f64::from(*s) * e.direction) == target_direction)
+                    .any(|s| Some(f64::from(*s) * calibrated.direction(m, e)) == target_direction)
             })
-            || e.direction == 0.0;
-        let consistent = consistent && !pushes_back;
+            || calibrated.direction(m, e) == 0.0;
+        // The fitted responses may carry a cause whose declared sign is wrong
+        // (the data contradicts the edge): then it pushes the target after all.
+        let carried = m != target && contribution(m).is_some_and(|c| c > 0.3);
+        let consistent = (consistent || carried) && !pushes_back;
         if !consistent {
             score *= 0.3;
         }
-        if m != target && e.z_max < settings.z_moved {
+        if m != target && !moved(m) {
             // A cause must have moved itself.
             score *= 0.3;
         }
@@ -512,15 +827,6 @@ fn rank<'a>(
     // a driver that moved clearly, in the direction that explains it, and no
     // later than it did (CIRCA's descendant adjustment, restricted to edges
     // whose sign and timing agree, so that noise upstream cannot steal it).
-    let starts: HashMap<usize, Option<usize>> = evidence
-        .keys()
-        .map(|&m| {
-            (
-                m,
-                series(m).and_then(|x| start_of_change(x, windows, settings)),
-            )
-        })
-        .collect();
     let periods = windows.periods && target_delta.is_some_and(|d| d != 0.0 && d.is_finite());
     // Whether a metric moved on its own (its drivers do not explain it),
     // before two-period ranking replaces the scores with shares.
@@ -545,21 +851,28 @@ fn rank<'a>(
             continue;
         };
         let child_score = adjusted.get(&child).copied().unwrap_or(0.0);
-        if c.z_max < settings.z_moved {
+        if !moved(child) {
             continue;
         }
         for (driver, edge) in graph.driver_edges(catalog, child) {
             let Some(p) = evidence.get(&driver) else {
                 continue;
             };
-            let pushes = p.direction * edge.effect.sign() == c.direction;
+            let fitted = c.coefficients.get(&driver).copied().unwrap_or(0.0);
+            let pushes = calibrated.direction(driver, p) * edge.effect.sign()
+                == calibrated.direction(child, c)
+                || (fitted != 0.0
+                    && c.shares.get(&driver).is_some_and(|s| *s >= 0.3)
+                    && calibrated.direction(driver, p) * fitted.signum()
+                        == calibrated.direction(child, c));
+            let p_moved = calibrated.raw_score(driver, p);
             let share = c.shares.get(&driver).copied().unwrap_or(0.0);
             // The driver must be a candidate root itself (its own drivers do
             // not explain it), not merely carried along by the same cause.
             let own = own_scores.get(&driver).copied().unwrap_or(0.0);
             let clear = own >= settings.z_moved
-                && (p.z_max >= settings.z_moved + 2.0
-                    || (p.z_max >= settings.z_moved && share >= 0.3));
+                && (p_moved >= settings.z_moved + 2.0
+                    || (p_moved >= settings.z_moved && share >= 0.3));
             let lag = lag_points(edge.lag.as_millis(), settings.step_ms);
             let in_time = match (
                 starts.get(&driver).copied().flatten(),
@@ -570,7 +883,7 @@ fn rank<'a>(
             };
             if pushes && clear && in_time && driver != target {
                 let entry = adjusted.entry(driver).or_insert(0.0);
-                *entry = entry.max(child_score + 0.1 * p.z_max.min(50.0));
+                *entry = entry.max(child_score + 0.1 * p_moved.min(50.0));
             }
         }
     }
@@ -613,6 +926,208 @@ fn rank<'a>(
             since: series(m).and_then(|x| start_of_change(x, windows, settings)),
             consistent: scores.get(&m).is_some_and(|(_, c)| *c),
         });
+    }
+    below_moved
+}
+
+/// The calibrated view of an incident (not of two periods, which keep their
+/// median-shift scores): each metric's excursion in the asked metric's focus,
+/// toward the direction that pushes the asked metric the way it moved,
+/// judged against its own tail, less a background shift, and adjusted for
+/// the number of metrics explored (Benjamini–Hochberg).
+struct Calibrated {
+    /// Off for two periods: the old median-shift scores stand.
+    active: bool,
+    /// Surprise (nats) of each metric's own excursion, toward its pushing direction.
+    raw: HashMap<usize, f64>,
+    /// ... of the part its drivers do not predict.
+    own: HashMap<usize, f64>,
+    /// `raw`, adjusted for the number of metrics explored.
+    adjusted: HashMap<usize, f64>,
+    /// Surprise of each metric's excursion toward its pushing direction only.
+    pushed: HashMap<usize, f64>,
+    /// Direction of each metric's excursion in the focus, where it was unusual.
+    directions: HashMap<usize, f64>,
+    /// Whether some metric below the asked one moved beyond its noise.
+    below_moved: bool,
+    target: usize,
+}
+
+/// The longest total declared lag (points) of a driver path into `m`;
+/// lagged cycles are walked once.
+fn longest_lag(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    m: usize,
+    settings: &Settings,
+    memo: &mut HashMap<usize, usize>,
+    stack: &mut Vec<usize>,
+) -> usize {
+    if let Some(v) = memo.get(&m) {
+        return *v;
+    }
+    if stack.contains(&m) {
+        return 0;
+    }
+    stack.push(m);
+    let mut best = 0;
+    for (driver, edge) in graph.driver_edges(catalog, m) {
+        let lag = lag_points(edge.lag.as_millis(), settings.step_ms);
+        best = best.max(lag + longest_lag(catalog, graph, driver, settings, memo, stack));
+    }
+    stack.pop();
+    memo.insert(m, best);
+    best
+}
+
+/// A surprise in nats as the z of a normal tail with the same surprise, so
+/// that calibrated scores read on the engine's sigma scale (`z = sqrt(2 s)`,
+/// the leading term of the Gaussian tail's `-ln p`).
+fn z_equivalent(surprise: f64) -> f64 {
+    (2.0 * surprise.max(0.0)).sqrt()
+}
+
+impl Calibrated {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        catalog: &Catalog,
+        graph: &MetricGraph,
+        evidence: &HashMap<usize, Evidence>,
+        signs: &HashMap<usize, std::collections::BTreeSet<i8>>,
+        target: usize,
+        target_direction: Option<f64>,
+        windows: &Windows,
+        starts: &HashMap<usize, Option<usize>>,
+        settings: &Settings,
+    ) -> Self {
+        let mut out = Calibrated {
+            active: !windows.periods,
+            raw: HashMap::new(),
+            own: HashMap::new(),
+            adjusted: HashMap::new(),
+            pushed: HashMap::new(),
+            directions: HashMap::new(),
+            below_moved: false,
+            target,
+        };
+        // A cause may lead its effect by the lags along its path, and a
+        // point more for the change to show.
+        let lead = 1 + longest_lag(
+            catalog,
+            graph,
+            target,
+            settings,
+            &mut HashMap::new(),
+            &mut Vec::new(),
+        );
+        let direction = target_direction.unwrap_or(0.0);
+        let focus = match evidence.get(&target) {
+            Some(t) => Focus::locate(&t.raw, direction, &windows.incident, lead, settings),
+            None => Focus {
+                focus: windows.incident.clone(),
+                background: Vec::new(),
+            },
+        };
+        let mut order: Vec<usize> = evidence.keys().copied().collect();
+        order.sort_unstable();
+        for &m in &order {
+            let e = &evidence[&m];
+            let pushing: Vec<f64> = match (m == target, target_direction, signs.get(&m)) {
+                (true, Some(d), _) => vec![d],
+                (false, Some(d), Some(set)) if d != 0.0 => {
+                    let mut ds: Vec<f64> = set.iter().map(|s| f64::from(*s) * d).collect();
+                    ds.dedup();
+                    ds
+                }
+                _ => vec![0.0],
+            };
+            let toward = if pushing.len() == 1 { pushing[0] } else { 0.0 };
+            let early = match (
+                starts.get(&m).copied().flatten(),
+                starts.get(&target).copied().flatten(),
+            ) {
+                (Some(ms), Some(ts)) => ms + lead < ts,
+                _ => false,
+            };
+            // Scored on the larger of its move toward the pushing direction
+            // and its move either way (a wrong declared sign is judged by
+            // the sign checks, not hidden here); "the map below moved the
+            // bad way" counts only the pushing direction.
+            let pushed = focus.surprise(&e.raw, toward, early, settings);
+            let raw = pushed.max(focus.surprise(&e.raw, 0.0, early, settings));
+            out.pushed.insert(m, pushed);
+            // What its drivers do not predict is no more unusual than the
+            // metric itself: a larger residual is the fit extrapolating
+            // drivers far outside what it saw (a symptom of an upstream fault).
+            let own = focus
+                .surprise(&e.own, toward, early, settings)
+                .max(focus.surprise(&e.own, 0.0, early, settings))
+                .min(raw);
+            out.raw.insert(m, raw);
+            out.own.insert(m, own);
+            let (up, down) = (
+                focus.surprise(&e.raw, 1.0, early, settings),
+                focus.surprise(&e.raw, -1.0, early, settings),
+            );
+            if up.max(down) >= settings.moved_nats {
+                out.directions
+                    .insert(m, if up >= down { 1.0 } else { -1.0 });
+            }
+        }
+        let below: Vec<usize> = order.iter().copied().filter(|m| *m != target).collect();
+        let surprises: Vec<f64> = below.iter().map(|m| out.pushed[m]).collect();
+        let any_way: Vec<f64> = below.iter().map(|m| out.raw[m]).collect();
+        for (m, a) in below.iter().zip(bh_adjusted_surprise(&any_way)) {
+            out.adjusted.insert(*m, a);
+        }
+        out.below_moved = bh_adjusted_surprise(&surprises)
+            .iter()
+            .any(|a| *a >= settings.moved_nats);
+        if !out.active {
+            out.below_moved = false;
+        }
+        out
+    }
+
+    /// Whether `m` moved beyond its normal noise (below the target: after
+    /// adjusting for the metrics explored).
+    fn moved(&self, m: usize, evidence: &HashMap<usize, Evidence>, settings: &Settings) -> bool {
+        if !self.active {
+            return evidence
+                .get(&m)
+                .is_some_and(|e| e.z_max >= settings.z_moved);
+        }
+        let s = if m == self.target {
+            self.raw.get(&m)
+        } else {
+            self.adjusted.get(&m)
+        };
+        s.is_some_and(|s| *s >= settings.moved_nats)
+    }
+
+    /// The root score of `m` on the sigma scale: how unusual the part of its
+    /// move its drivers do not predict is.
+    fn own_score(&self, m: usize, e: &Evidence) -> f64 {
+        if !self.active {
+            return e.residual.unwrap_or(e.z_max);
+        }
+        z_equivalent(self.own.get(&m).copied().unwrap_or(0.0))
+    }
+
+    /// How clearly `m` itself moved, on the sigma scale.
+    fn raw_score(&self, m: usize, e: &Evidence) -> f64 {
+        if !self.active {
+            return e.z_max;
+        }
+        z_equivalent(self.raw.get(&m).copied().unwrap_or(0.0))
+    }
+
+    /// The direction `m` moved: of its unusual excursion, else of its level.
+    fn direction(&self, m: usize, e: &Evidence) -> f64 {
+        if !self.active {
+            return e.direction;
+        }
+        self.directions.get(&m).copied().unwrap_or(e.direction)
     }
 }
 
@@ -813,9 +1328,25 @@ fn gather<'a>(
     for (d, edge) in graph.driver_edges(catalog, m) {
         let Some(p) = series(d) else { continue };
         let lag = lag_points(edge.lag.as_millis(), settings.step_ms) as isize;
-        let shifted: Vec<f64> = (0..incident.end)
+        let mut shifted: Vec<f64> = (0..incident.end)
             .map(|t| at_or_nan(p, t as isize - lag))
             .collect();
+        // Empty buckets (no requests, no data): a driver seen in under half
+        // of the fitting period carries too little to fit; otherwise a gap is
+        // taken at the driver's usual level, so one empty bucket does not
+        // blank the metric's residual there.
+        let fit_points = shifted[fit_range.clone()]
+            .iter()
+            .filter(|v| !v.is_nan())
+            .count();
+        if 2 * fit_points < fit_range.len() {
+            continue;
+        }
+        if let Some(usual) = median(&shifted[fit_range.clone()]) {
+            for v in shifted.iter_mut().filter(|v| v.is_nan()) {
+                *v = usual;
+            }
+        }
         // A driver flat through the baseline carries no information to fit.
         let flat = RobustBaseline::fit(&shifted[fit_range.clone()]).is_none_or(|b| {
             let (lo, hi) = shifted[fit_range.clone()]
@@ -835,6 +1366,7 @@ fn gather<'a>(
     let mut explained = 0.0;
     let mut coefficients = HashMap::new();
     let mut own_shift = delta;
+    let mut own_series: Option<Vec<f64>> = None;
     if !drivers.is_empty() {
         let y_base = &x[fit_range.clone()];
         let columns: Vec<&[f64]> = drivers.iter().map(|(_, s)| &s[fit_range.clone()]).collect();
@@ -902,6 +1434,18 @@ fn gather<'a>(
                 .collect();
             own_shift =
                 median(&residuals).unwrap_or(delta) - median(&base_residuals).unwrap_or(0.0);
+            own_series = Some(
+                (0..incident.end)
+                    .map(|t| {
+                        let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
+                        if x[t].is_nan() || row.iter().any(|v| v.is_nan()) {
+                            f64::NAN
+                        } else {
+                            x[t] - predict(&fit, &row)
+                        }
+                    })
+                    .collect(),
+            );
             residual = Some(if windows.periods {
                 (own_shift / (sigma * standard_error)).abs()
             } else {
@@ -952,6 +1496,12 @@ fn gather<'a>(
             }
         }
     }
+    let floor = (base.center.abs() * settings.min_relative_move).max(1e-9);
+    let raw = Pointwise::measure(x, &baseline, &incident, floor);
+    let own = match &own_series {
+        Some(r) => Pointwise::measure(r, &baseline, &incident, floor),
+        None => raw.clone(),
+    };
     Some(Evidence {
         change,
         direction: delta.signum(),
@@ -961,5 +1511,7 @@ fn gather<'a>(
         explained,
         coefficients,
         own_shift,
+        raw,
+        own,
     })
 }

@@ -110,8 +110,7 @@ fn read_metrics(
         .collect();
     assert!(records.len() >= 4, "{}: too few rows", path.display());
     let mut wanted: Vec<(usize, String)> = Vec::new();
-    for col in 1..records[0].len() {
-        let node = &records[0][col];
+    for (col, node) in records[0].iter().enumerate().skip(1) {
         let (metric, statistic) = (&records[1][col], &records[2][col]);
         let Some(i) = nodes.iter().position(|n| n == node) else {
             continue;
@@ -480,6 +479,23 @@ pub fn whyline_ranked(
         ),
     };
     let answer = whyline_why::explain(catalog, &graph, &lookup, target, at, windows, &settings);
+    if std::env::var_os("WHYLINE_DEBUG_PETSHOP").is_some() {
+        eprintln!(
+            "  {} {kind} {form:?} cut {cut}: {:?} {} -> {:?}",
+            scenario.name,
+            answer.status,
+            answer.reason,
+            answer
+                .causes
+                .iter()
+                .take(4)
+                .map(|c| (
+                    catalog.metrics[c.metric].id.as_str(),
+                    (c.score * 100.0).round() / 100.0
+                ))
+                .collect::<Vec<_>>()
+        );
+    }
     nodes_ranked(scenario, answer.causes.iter().map(|c| c.metric))
 }
 
