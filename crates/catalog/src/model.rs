@@ -282,6 +282,10 @@ pub struct Metric {
     pub source_location: Option<Location>,
     /// Edges into this metric.
     pub drivers: Vec<Driver>,
+    /// The metric counting the events each value is a share or mean of (the
+    /// requests behind an availability), and where that is written: a move
+    /// over many events weighs more than the same move over few.
+    pub volume: Option<(String, Location)>,
     /// Where the metric's `id:` value is written.
     pub location: Location,
 }

@@ -35,6 +35,7 @@ const METRIC_FIELDS: &[&str] = &[
     "thresholds",
     "source",
     "drivers",
+    "volume",
 ];
 const DRIVER_FIELDS: &[&str] = &["metric", "effect", "lag", "why"];
 const THRESHOLD_FIELDS: &[&str] = &["red", "amber"];
@@ -647,7 +648,10 @@ impl Walker<'_> {
                 }
             }
         }
+        let volume_location = fields.get("volume").map(|n| n.location);
+        let volume = self.optional_text(&fields, "volume", &what("volume"));
         let metric = Metric {
+            volume: volume.zip(volume_location),
             name: self
                 .optional_text(&fields, "name", &what("name"))
                 .unwrap_or_else(|| id.clone()),

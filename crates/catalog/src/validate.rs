@@ -81,6 +81,30 @@ pub(crate) fn references(
             };
             out.push(diagnostic);
         }
+        if let Some((volume, at)) = &metric.volume {
+            if index(volume).is_none() {
+                let help = match did_you_mean(volume, metrics.iter().map(|m| m.id.as_str())) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? `volume:` names the metric that counts the events `{}` is a share of",
+                        metric.id
+                    ),
+                    None => format!(
+                        "define a metric with `id: {volume}` (the count of events, e.g. requests) or remove `volume:`"
+                    ),
+                };
+                out.push(
+                    Diagnostic::new(
+                        Code::UnknownDriver,
+                        *at,
+                        format!(
+                            "the volume of `{}` is `{volume}`, but no metric has that id",
+                            metric.id
+                        ),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
         if let (Some(source), Some(at)) = (&metric.source, metric.source_location) {
             if let Some(name) = source.connection() {
                 if !connections.iter().any(|c| c.name == name) {

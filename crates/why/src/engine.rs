@@ -7,7 +7,8 @@ use std::ops::Range;
 use whyline_catalog::{Bound, Catalog, Good};
 use whyline_map::MetricGraph;
 use whyline_stats::{
-    RobustBaseline, Tail, bh_adjusted_surprise, mean_shift_after, median, ols, window_surprise,
+    QuasiBinomial, RobustBaseline, Tail, bh_adjusted_surprise, mean_shift_after, median, ols,
+    window_surprise,
 };
 
 use crate::path::{breadcrumb, path_signs};
@@ -284,13 +285,31 @@ impl Pointwise {
         let Some(center) = median(reference) else {
             return Pointwise::default();
         };
+        let scored = &x[reference_end..end];
+        // A reference without any spread (a metric pinned at 0 in normal
+        // operation) has no scale of its own: moves are measured in 1% of the
+        // larger of its level and what it moved to, not in the tiny floor.
+        let (lo, hi) = reference
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(*v), hi.max(*v))
+            });
+        let floor = if hi <= lo {
+            let largest = scored
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold(center.abs(), |a, v| a.max(v.abs()));
+            floor.max(largest * 0.01)
+        } else {
+            floor
+        };
         let (Some(up), Some(down)) = (
             Tail::fit(reference, center, 1.0, floor),
             Tail::fit(reference, center, -1.0, floor),
         ) else {
             return Pointwise::default();
         };
-        let scored = &x[reference_end..end];
         let surprise = |tail: &Tail, direction: f64| -> Vec<f64> {
             scored
                 .iter()
@@ -307,6 +326,59 @@ impl Pointwise {
             from: reference_end,
             up: surprise(&up, 1.0),
             down: surprise(&down, -1.0),
+        }
+    }
+
+    /// Replaces the bad direction's surprises of a share (`unit: "%"`, or
+    /// values within 0..1) that has a `volume:` by the quasi-binomial
+    /// surprise of its bad events among that many ([`whyline_stats::QuasiBinomial`]):
+    /// a 3% failure rate over 1,000 requests is stronger evidence than 8%
+    /// over 50.
+    fn weigh_by_volume(
+        &mut self,
+        metric: &whyline_catalog::Metric,
+        x: &[f64],
+        volume: &[f64],
+        baseline: &Range<usize>,
+    ) {
+        let Some(good) = metric.good else { return };
+        let reference = baseline.start..self.from.max(baseline.start);
+        let in_unit = |r: Range<usize>| {
+            x[r].iter()
+                .filter(|v| v.is_finite())
+                .all(|v| (0.0..=1.0).contains(v))
+        };
+        let scale = if metric.unit.as_deref().is_some_and(|u| u.trim() == "%") {
+            100.0
+        } else if in_unit(reference.clone()) {
+            1.0
+        } else {
+            return;
+        };
+        let bad = |t: usize| -> (f64, f64) {
+            let (v, n) = (
+                x.get(t).copied().unwrap_or(f64::NAN),
+                volume.get(t).copied().unwrap_or(f64::NAN),
+            );
+            let share = match good {
+                Good::Higher => (scale - v) / scale,
+                Good::Lower => v / scale,
+            };
+            (share.clamp(0.0, 1.0) * n, n)
+        };
+        let buckets: Vec<(f64, f64)> = reference.map(bad).collect();
+        let Some(model) = QuasiBinomial::fit(&buckets) else {
+            return;
+        };
+        let surprises: Vec<f64> = (self.from..self.from + self.up.len())
+            .map(|t| {
+                let (k, n) = bad(t);
+                model.surprise(k, n)
+            })
+            .collect();
+        match good {
+            Good::Higher => self.down = surprises,
+            Good::Lower => self.up = surprises,
         }
     }
 
@@ -340,6 +412,8 @@ impl Pointwise {
 /// asked metric recovered).
 #[derive(Debug, Clone)]
 struct Focus {
+    /// The asked metric's first unusual point (or its worst).
+    first: usize,
     focus: Range<usize>,
     background: Vec<usize>,
 }
@@ -385,6 +459,7 @@ impl Focus {
                 .map(|(t, _)| *t),
         );
         Focus {
+            first,
             focus: start..incident.end,
             background,
         }
@@ -1024,6 +1099,7 @@ impl Calibrated {
         let focus = match evidence.get(&target) {
             Some(t) => Focus::locate(&t.raw, direction, &windows.incident, lead, settings),
             None => Focus {
+                first: windows.incident.start,
                 focus: windows.incident.clone(),
                 background: Vec::new(),
             },
@@ -1042,13 +1118,11 @@ impl Calibrated {
                 _ => vec![0.0],
             };
             let toward = if pushing.len() == 1 { pushing[0] } else { 0.0 };
-            let early = match (
-                starts.get(&m).copied().flatten(),
-                starts.get(&target).copied().flatten(),
-            ) {
-                (Some(ms), Some(ts)) => ms + lead < ts,
-                _ => false,
-            };
+            let early = starts
+                .get(&m)
+                .copied()
+                .flatten()
+                .is_some_and(|ms| ms + lead < focus.first);
             // Scored on the larger of its move toward the pushing direction
             // and its move either way (a wrong declared sign is judged by
             // the sign checks, not hidden here); "the map below moved the
@@ -1497,7 +1571,15 @@ fn gather<'a>(
         }
     }
     let floor = (base.center.abs() * settings.min_relative_move).max(1e-9);
-    let raw = Pointwise::measure(x, &baseline, &incident, floor);
+    let mut raw = Pointwise::measure(x, &baseline, &incident, floor);
+    if let Some(volume) = catalog.metrics[m]
+        .volume
+        .as_ref()
+        .and_then(|(id, _)| catalog.index_of(id))
+        .and_then(series)
+    {
+        raw.weigh_by_volume(&catalog.metrics[m], x, volume, &baseline);
+    }
     let own = match &own_series {
         Some(r) => Pointwise::measure(r, &baseline, &incident, floor),
         None => raw.clone(),

@@ -154,6 +154,20 @@ fn scenario_catalog(nodes: &[String], slugs: &[String], calls: &[(usize, usize)]
                 text,
                 "  - id: '{id}'\n    layer: {layer}\n    good: {good}\n    service: '{service}'"
             );
+            // Latency and availability are means over the node's requests.
+            match kind {
+                "availability" => {
+                    let _ = writeln!(
+                        text,
+                        "    unit: '%'\n    volume: '{}'",
+                        metric_id(service, "requests")
+                    );
+                }
+                "latency" => {
+                    let _ = writeln!(text, "    unit: s");
+                }
+                _ => {}
+            }
             if top && kind != "requests" {
                 let _ = writeln!(
                     text,
