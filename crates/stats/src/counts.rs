@@ -1,15 +1,14 @@
 //! Surprise of an event count (failures among requests) against a metric's
-//! own normal rate, with the overdispersion its history shows.
+//! own normal rate.
 //!
 //! Method: per bucket, the bad events `k` among `n` are taken as
-//! Binomial(n, p0), `p0` the pooled rate of the normal period (with half an
-//! event added, so a service that never failed still has a rate); the
-//! surprise of a bucket is `-ln P(X >= k)` divided by the dispersion `phi`,
-//! the Pearson chi-square of the normal buckets over their degrees of freedom
-//! (at least 1): the quasi-binomial model of McCullagh & Nelder, *Generalized
-//! Linear Models*, 2nd ed., 1989, §4.5. The same share of failures is thus
-//! stronger evidence over 1,000 requests than over 50, and a service whose
-//! failures come in bursts gets less credit for one burst.
+//! Binomial(n, p0), `p0` the pooled rate of the normal period with half an
+//! event added (so a service that never failed still has a rate; the
+//! "add one half" continuity estimate, Agresti & Coull 1998); the surprise of
+//! a bucket is `-ln P(X >= k)`. The same share of failures is thus stronger
+//! evidence over 1,000 requests than over 50. Real failures come in bursts
+//! (overdispersion), so callers calibrate these surprises against the normal
+//! buckets' own (the engine runs them through [`crate::Tail`]).
 
 /// `ln P(X >= k)` for `X ~ Binomial(n, p)`; 0 (`P = 1`) for `k <= 0`, and
 /// 0 for any `k` at or below the mean: only surprising excesses matter here.
@@ -50,39 +49,23 @@ pub fn binomial_log_sf(k: u64, n: u64, p: f64) -> f64 {
     first + sum.ln()
 }
 
-/// The normal rate and dispersion of bad events per bucket.
+/// The normal rate of bad events per event.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QuasiBinomial {
+pub struct EventRate {
     /// Pooled rate of bad events in the normal period.
     pub rate: f64,
-    /// Pearson chi-square over degrees of freedom, at least 1.
-    pub dispersion: f64,
 }
 
-impl QuasiBinomial {
+impl EventRate {
     /// Fits `(bad events, events)` per normal bucket; buckets without events
     /// are skipped. `None` when no bucket had events.
     pub fn fit(buckets: &[(f64, f64)]) -> Option<Self> {
-        let usable: Vec<(f64, f64)> = buckets
+        let usable = buckets
             .iter()
-            .copied()
-            .filter(|(k, n)| k.is_finite() && n.is_finite() && *n > 0.0 && *k >= 0.0)
-            .map(|(k, n)| (k.min(n), n))
-            .collect();
-        if usable.is_empty() {
-            return None;
-        }
-        let bad: f64 = usable.iter().map(|(k, _)| k).sum();
-        let all: f64 = usable.iter().map(|(_, n)| n).sum();
-        let rate = ((bad + 0.5) / (all + 1.0)).min(0.5);
-        let chi2: f64 = usable
-            .iter()
-            .map(|(k, n)| (k - n * rate).powi(2) / (n * rate * (1.0 - rate)))
-            .sum();
-        let df = (usable.len() as f64 - 1.0).max(1.0);
-        Some(QuasiBinomial {
-            rate,
-            dispersion: (chi2 / df).max(1.0),
+            .filter(|(k, n)| k.is_finite() && n.is_finite() && *n > 0.0 && *k >= 0.0);
+        let (bad, all) = usable.fold((0.0, 0.0), |(b, a), (k, n)| (b + k.min(*n), a + n));
+        (all > 0.0).then(|| EventRate {
+            rate: ((bad + 0.5) / (all + 1.0)).min(0.5),
         })
     }
 
@@ -93,7 +76,7 @@ impl QuasiBinomial {
         }
         let n = events.round() as u64;
         let k = (bad.round().max(0.0) as u64).min(n);
-        (-binomial_log_sf(k, n, self.rate) / self.dispersion).max(0.0)
+        (-binomial_log_sf(k, n, self.rate)).max(0.0)
     }
 }
 
@@ -124,23 +107,13 @@ mod tests {
     #[test]
     fn more_events_are_stronger_evidence() {
         // Never failed: 500 buckets of 50 requests and of 1,000 requests.
-        let few = QuasiBinomial::fit(&vec![(0.0, 50.0); 500]).expect("data");
-        let many = QuasiBinomial::fit(&vec![(0.0, 1000.0); 500]).expect("data");
+        let few = EventRate::fit(&vec![(0.0, 50.0); 500]).expect("data");
+        let many = EventRate::fit(&vec![(0.0, 1000.0); 500]).expect("data");
+        // (0 + 0.5) / (25,000 + 1).
+        assert!((few.rate - 0.5 / 25_001.0).abs() < 1e-15);
         // 8% of 50 fail vs 3% of 1,000.
         assert!(many.surprise(30.0, 1000.0) > 3.0 * few.surprise(4.0, 50.0));
-        assert_eq!(few.dispersion, 1.0);
-    }
-
-    #[test]
-    fn bursty_history_lowers_the_credit() {
-        let mut steady = vec![(1.0, 100.0); 200];
-        let calm = QuasiBinomial::fit(&steady).expect("data");
-        // Same average rate, in bursts of 20.
-        steady = (0..200)
-            .map(|i| (if i % 20 == 0 { 20.0 } else { 0.0 }, 100.0))
-            .collect();
-        let bursty = QuasiBinomial::fit(&steady).expect("data");
-        assert!(bursty.dispersion > 5.0, "{bursty:?}");
-        assert!(bursty.surprise(10.0, 100.0) < calm.surprise(10.0, 100.0) / 5.0);
+        assert_eq!(many.surprise(0.0, 1000.0), 0.0);
+        assert!(EventRate::fit(&[(0.0, 0.0)]).is_none());
     }
 }

@@ -7,7 +7,7 @@ use std::ops::Range;
 use whyline_catalog::{Bound, Catalog, Good};
 use whyline_map::MetricGraph;
 use whyline_stats::{
-    QuasiBinomial, RobustBaseline, Tail, bh_adjusted_surprise, mean_shift_after, median, ols,
+    EventRate, RobustBaseline, Tail, bh_adjusted_surprise, mean_shift_after, median, ols,
     window_surprise,
 };
 
@@ -330,8 +330,9 @@ impl Pointwise {
     }
 
     /// Replaces the bad direction's surprises of a share (`unit: "%"`, or
-    /// values within 0..1) that has a `volume:` by the quasi-binomial
-    /// surprise of its bad events among that many ([`whyline_stats::QuasiBinomial`]):
+    /// values within 0..1) that has a `volume:` by the binomial surprise of
+    /// its bad events among that many ([`whyline_stats::EventRate`]),
+    /// calibrated against the normal buckets' own:
     /// a 3% failure rate over 1,000 requests is stronger evidence than 8%
     /// over 50.
     fn weigh_by_volume(
@@ -367,13 +368,22 @@ impl Pointwise {
             (share.clamp(0.0, 1.0) * n, n)
         };
         let buckets: Vec<(f64, f64)> = reference.map(bad).collect();
-        let Some(model) = QuasiBinomial::fit(&buckets) else {
+        let Some(model) = EventRate::fit(&buckets) else {
+            return;
+        };
+        // Calibrated against the normal buckets' own binomial surprises, so
+        // that failures which come in bursts get the credit their history allows.
+        let normal: Vec<f64> = buckets
+            .iter()
+            .map(|(k, n)| model.surprise(*k, *n))
+            .collect();
+        let Some(calibration) = Tail::fit(&normal, 0.0, 1.0, 1.0) else {
             return;
         };
         let surprises: Vec<f64> = (self.from..self.from + self.up.len())
             .map(|t| {
                 let (k, n) = bad(t);
-                model.surprise(k, n)
+                calibration.surprise_deviation(model.surprise(k, n))
             })
             .collect();
         match good {
@@ -734,18 +744,31 @@ fn explain_raw<'a>(
     );
     let target_moved = excursion.toward(bad) >= settings.moved_nats;
     let calm = matches!(status, Status::Green | Status::Unknown);
-    let target_direction = if !calm {
-        (incident_level - base.center).signum()
-    } else if bad != 0.0 {
+    // The way it moved: its bad direction when it has one (red or not, that
+    // is the move to explain), else the way its level or excursion went.
+    let target_direction = if bad != 0.0 {
         bad
+    } else if !calm {
+        (observed - base.center).signum()
     } else {
         excursion.direction()
     };
     // Two periods whose levels did not move apart but whose window holds an
-    // excursion (a short incident) are ranked as an incident.
-    let ranked_windows = Windows {
-        periods: windows.periods && !calm,
-        ..windows.clone()
+    // excursion (a short incident) are ranked as an incident, against the
+    // recent part of the baseline as an incident is (a long normal period
+    // may hold older incidents of its own).
+    let ranked_windows = if windows.periods && calm {
+        Windows {
+            baseline: windows
+                .baseline
+                .start
+                .max(windows.baseline.end.saturating_sub(settings.baseline))
+                ..windows.baseline.end,
+            incident: windows.incident.clone(),
+            periods: false,
+        }
+    } else {
+        windows.clone()
     };
     let below_moved = rank(
         catalog,
@@ -964,6 +987,28 @@ fn rank<'a>(
     }
     let mut ranked: Vec<(usize, f64)> = adjusted.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if std::env::var_os("TMP_DEBUG").is_some() {
+        eprintln!(
+            "    focus {:?} first {} bg {:?} below_moved {}",
+            calibrated.focus_dbg.0, calibrated.focus_dbg.1, calibrated.focus_dbg.2, below_moved
+        );
+        for (m, v) in ranked.iter().take(6) {
+            eprintln!(
+                "    {:50} adj {:.1} score {:.1} cons {} raw {:.1} push {:.1} adjd {:.1} own {:.1} moved {} dir {} start {:?}",
+                catalog.metrics[*m].id,
+                v,
+                scores[m].0,
+                scores[m].1,
+                calibrated.raw.get(m).copied().unwrap_or(-1.0),
+                calibrated.pushed.get(m).copied().unwrap_or(-1.0),
+                calibrated.adjusted.get(m).copied().unwrap_or(-1.0),
+                calibrated.own.get(m).copied().unwrap_or(-1.0),
+                moved(*m),
+                calibrated.direction(*m, &evidence[m]),
+                starts.get(m)
+            );
+        }
+    }
     let top = ranked.first().map_or(1.0, |(_, s)| s.max(1e-9));
     answer.unexplained = match &target_evidence {
         None => f64::NAN,
@@ -1025,6 +1070,7 @@ struct Calibrated {
     directions: HashMap<usize, f64>,
     /// Whether some metric below the asked one moved beyond its noise.
     below_moved: bool,
+    focus_dbg: (Range<usize>, usize, Vec<usize>),
     target: usize,
 }
 
@@ -1083,6 +1129,7 @@ impl Calibrated {
             pushed: HashMap::new(),
             directions: HashMap::new(),
             below_moved: false,
+            focus_dbg: (0..0, 0, Vec::new()),
             target,
         };
         // A cause may lead its effect by the lags along its path, and a
@@ -1104,6 +1151,7 @@ impl Calibrated {
                 background: Vec::new(),
             },
         };
+        out.focus_dbg = (focus.focus.clone(), focus.first, focus.background.clone());
         let mut order: Vec<usize> = evidence.keys().copied().collect();
         order.sort_unstable();
         for &m in &order {
