@@ -257,6 +257,11 @@ impl Excursion {
 /// incident (a background shift, such as another day's traffic level).
 const PRE_POINTS: usize = 3;
 
+/// When the asked metric was never unusual in the incident, the points that
+/// count as "now": as many as an incident judged without a clear start has
+/// (see `find_windows`).
+const RECENT_POINTS: usize = 5;
+
 /// Per-point surprises (nats) of a series from the end of its reference
 /// sample to the end of the incident, both ways, against the reference
 /// sample's own tails (the baseline less its last [`PRE_POINTS`]).
@@ -295,6 +300,9 @@ impl Pointwise {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(*v), hi.max(*v))
             });
+        // The tails' scale is at least 1% of the largest magnitude the metric
+        // had in normal operation (a count near 0 has no level to take 1% of).
+        let floor = floor.max(0.01 * lo.abs().max(hi.abs()).min(f64::MAX));
         let floor = if hi <= lo {
             let largest = scored
                 .iter()
@@ -448,11 +456,28 @@ impl Focus {
             .filter(|(_, s)| *s >= settings.moved_nats)
             .map(|(t, _)| *t)
             .collect();
-        let (first, last) = match (unusual.first(), unusual.last()) {
-            (Some(f), Some(l)) => (*f, *l),
+        // Only the run of unusual points that lasts until now counts: one
+        // unusual point long before the asked time is not this incident.
+        let recent = incident.end.saturating_sub(RECENT_POINTS);
+        let run_start = unusual.last().filter(|l| **l >= recent).map(|&last| {
+            let mut first = last;
+            for &t in unusual.iter().rev() {
+                if first - t > RECENT_POINTS {
+                    break;
+                }
+                first = t;
+            }
+            (first, last)
+        });
+        let (first, last) = match run_start {
+            Some(run) => run,
             _ => {
+                // Never unusual: the question is about now, so only its
+                // worst recent point (the last RECENT_POINTS) is the focus.
+                let recent = incident.end.saturating_sub(RECENT_POINTS);
                 let worst = points
                     .iter()
+                    .filter(|(t, _)| *t >= recent)
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                     .map_or(incident.start, |(t, _)| *t);
                 (worst, worst)
@@ -987,28 +1012,6 @@ fn rank<'a>(
     }
     let mut ranked: Vec<(usize, f64)> = adjusted.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    if std::env::var_os("TMP_DEBUG").is_some() {
-        eprintln!(
-            "    focus {:?} first {} bg {:?} below_moved {}",
-            calibrated.focus_dbg.0, calibrated.focus_dbg.1, calibrated.focus_dbg.2, below_moved
-        );
-        for (m, v) in ranked.iter().take(6) {
-            eprintln!(
-                "    {:50} adj {:.1} score {:.1} cons {} raw {:.1} push {:.1} adjd {:.1} own {:.1} moved {} dir {} start {:?}",
-                catalog.metrics[*m].id,
-                v,
-                scores[m].0,
-                scores[m].1,
-                calibrated.raw.get(m).copied().unwrap_or(-1.0),
-                calibrated.pushed.get(m).copied().unwrap_or(-1.0),
-                calibrated.adjusted.get(m).copied().unwrap_or(-1.0),
-                calibrated.own.get(m).copied().unwrap_or(-1.0),
-                moved(*m),
-                calibrated.direction(*m, &evidence[m]),
-                starts.get(m)
-            );
-        }
-    }
     let top = ranked.first().map_or(1.0, |(_, s)| s.max(1e-9));
     answer.unexplained = match &target_evidence {
         None => f64::NAN,
@@ -1070,7 +1073,6 @@ struct Calibrated {
     directions: HashMap<usize, f64>,
     /// Whether some metric below the asked one moved beyond its noise.
     below_moved: bool,
-    focus_dbg: (Range<usize>, usize, Vec<usize>),
     target: usize,
 }
 
@@ -1129,7 +1131,6 @@ impl Calibrated {
             pushed: HashMap::new(),
             directions: HashMap::new(),
             below_moved: false,
-            focus_dbg: (0..0, 0, Vec::new()),
             target,
         };
         // A cause may lead its effect by the lags along its path, and a
@@ -1151,7 +1152,6 @@ impl Calibrated {
                 background: Vec::new(),
             },
         };
-        out.focus_dbg = (focus.focus.clone(), focus.first, focus.background.clone());
         let mut order: Vec<usize> = evidence.keys().copied().collect();
         order.sort_unstable();
         for &m in &order {
@@ -1202,9 +1202,34 @@ impl Calibrated {
         for (m, a) in below.iter().zip(bh_adjusted_surprise(&any_way)) {
             out.adjusted.insert(*m, a);
         }
-        out.below_moved = bh_adjusted_surprise(&surprises)
+        // The map below moved the bad way when a metric moved toward the
+        // target's bad direction and reaches the target through metrics that
+        // moved too (an anomalous path, as the traversal methods require): a
+        // jump whose path stays calm did not reach the asked metric.
+        let pushed_moved: HashMap<usize, bool> = below
             .iter()
-            .any(|a| *a >= settings.moved_nats);
+            .zip(bh_adjusted_surprise(&surprises))
+            .map(|(m, a)| (*m, a >= settings.moved_nats))
+            .collect();
+        let mut reached: Vec<usize> = graph.drivers_of(target).collect();
+        let mut seen: std::collections::HashSet<usize> = reached.iter().copied().collect();
+        while let Some(m) = reached.pop() {
+            if pushed_moved.get(&m).copied().unwrap_or(false) {
+                out.below_moved = true;
+                break;
+            }
+            if out
+                .adjusted
+                .get(&m)
+                .is_some_and(|a| *a >= settings.moved_nats)
+            {
+                for d in graph.drivers_of(m) {
+                    if seen.insert(d) {
+                        reached.push(d);
+                    }
+                }
+            }
+        }
         if !out.active {
             out.below_moved = false;
         }
