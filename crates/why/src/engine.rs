@@ -688,11 +688,29 @@ fn explain_raw<'a>(
     answer.at = at;
     let explicit = windows.as_ref().is_some_and(|w| w.periods);
     let windows = windows.unwrap_or_else(|| find_windows(y, at, settings));
+    let metric = &catalog.metrics[target];
     if windows.baseline.len() < settings.min_segment || windows.incident.is_empty() {
-        answer.reason = format!("not enough history before {at} to judge it");
+        // Thresholds need no history: judge the level now by them.
+        let now = median(&y[at.saturating_sub(2)..=at]).unwrap_or(f64::NAN);
+        let red = metric.thresholds.as_ref().and_then(|t| t.red);
+        let amber = metric.thresholds.as_ref().and_then(|t| t.amber);
+        if (red.is_some() || amber.is_some()) && now.is_finite() {
+            let (status, reason) = judge(red, amber, metric.good, now, 0.0, settings);
+            answer.status = status;
+            answer.reason = format!(
+                "{reason}; too little history before the asked time to look for a cause ({} points, at least {} needed)",
+                windows.baseline.len(),
+                settings.min_segment
+            );
+        } else {
+            answer.reason = format!(
+                "not enough history before the asked time to judge it ({} points of baseline, at least {} needed)",
+                windows.baseline.len(),
+                settings.min_segment
+            );
+        }
         return answer;
     }
-    let metric = &catalog.metrics[target];
     let base_values = &y[windows.baseline.clone()];
     let Some(base) = RobustBaseline::fit(base_values).map(|b| floored(b, settings)) else {
         answer.reason = "no data in the baseline".to_string();
@@ -1018,6 +1036,10 @@ fn rank<'a>(
         Some(t) if t.residual.is_some() => (1.0 - t.explained).clamp(0.0, 1.0),
         Some(_) => 1.0,
     };
+    let first = ranked.first().map(|(m, _)| *m);
+    // The asked metric is a cause only as the first one (the map ends there);
+    // below other causes it is no candidate of its own move.
+    ranked.retain(|(m, _)| *m != target || Some(*m) == first);
     for (m, value) in ranked.into_iter().take(settings.max_causes) {
         let Some(e) = evidence.get(&m) else { continue };
         let path = if m == target {
@@ -1166,11 +1188,14 @@ impl Calibrated {
                 _ => vec![0.0],
             };
             let toward = if pushing.len() == 1 { pushing[0] } else { 0.0 };
-            let early = starts
-                .get(&m)
-                .copied()
-                .flatten()
-                .is_some_and(|ms| ms + lead < focus.first);
+            // Its own change began before the asked metric's, by more than a
+            // cause may lead (both located the same way, Hinkley's change in
+            // mean), and before the asked metric's first unusual point.
+            let target_start = starts.get(&target).copied().flatten();
+            let early = m != target
+                && starts.get(&m).copied().flatten().is_some_and(|ms| {
+                    ms + lead < focus.first && target_start.is_none_or(|ts| ms + lead < ts)
+                });
             // Scored on the larger of its move toward the pushing direction
             // and its move either way (a wrong declared sign is judged by
             // the sign checks, not hidden here); "the map below moved the
@@ -1613,18 +1638,6 @@ fn gather<'a>(
                 .collect();
             for ((d, _), b) in drivers.iter().zip(&responses) {
                 coefficients.insert(*d, *b);
-            }
-            if std::env::var_os("WHYLINE_DEBUG_FIT").is_some() {
-                eprintln!(
-                    "fit {} on {:?}: {:?} sigma {}",
-                    catalog.metrics[m].id,
-                    drivers
-                        .iter()
-                        .map(|(d, _)| catalog.metrics[*d].id.as_str())
-                        .collect::<Vec<_>>(),
-                    fit.coefficients,
-                    fit.sigma
-                );
             }
             let mut predicted_total = 0.0;
             for ((d, s), b) in drivers.iter().zip(&responses) {

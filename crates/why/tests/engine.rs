@@ -346,3 +346,31 @@ fn seasonality_separates_the_daily_peak_from_a_night_time_incident() {
         "cpu is calm for the time of day: latency moved on its own"
     );
 }
+
+/// Asked, whyline explains: revenue stays within its thresholds while the
+/// CPU fault below it moved it beyond its normal noise; the answer keeps the
+/// honest status and still names the CPU (before, a green answer was empty:
+/// "not red, nothing to explain"). A fault too small to reach revenue through
+/// metrics that moved names nothing.
+#[test]
+fn a_metric_within_its_range_is_explained_when_the_map_below_moved() {
+    let catalog = shop();
+    for size in [4.0, 5.0] {
+        let data = simulate(&catalog, &[("checkout_cpu_utilization", size)], 7);
+        let e = ask(&catalog, &data, "revenue", POINTS - 1, &[]);
+        assert_eq!(e.status, Status::Green, "size {size}: {}", e.reason);
+        assert!(
+            e.reason.contains("but it moved the bad way"),
+            "{}",
+            e.reason
+        );
+        assert_eq!(
+            ids(&catalog, &e).first().map(String::as_str),
+            Some("checkout_cpu_utilization"),
+            "size {size}"
+        );
+    }
+    let data = simulate(&catalog, &[("checkout_cpu_utilization", 1.0)], 7);
+    let e = ask(&catalog, &data, "revenue", POINTS - 1, &[]);
+    assert!(e.causes.is_empty(), "{:?}", ids(&catalog, &e));
+}

@@ -86,3 +86,40 @@ fn supply_chain_has_both_roots_in_the_top_two() {
         "{causes:?}"
     );
 }
+
+/// PetShop train split (Hardt et al., CLeaR 2024), the paper's protocol, both
+/// question forms: top-1 >= 0.80, top-3 >= 0.95, specificity >= 0.90 over the
+/// 16 issues and 24 calm windows, and ahead of the dataset's own
+/// anomaly-traversal baseline run on the same data. (Before the calibrated
+/// excursions, whyline named the true node first in 0 of 16 asked `--at` the
+/// last issue row, and in 2 of 16 with the two periods.)
+#[test]
+fn petshop_train_roots_are_found_and_calm_windows_name_nothing() {
+    use datasets::petshop::{Form, SCENARIOS, Score, evaluate, scenario};
+    let loaded: Vec<_> = SCENARIOS.iter().filter_map(|s| scenario(s)).collect();
+    if loaded.is_empty() {
+        eprintln!("skipped: ../shared/datasets/petshop-train is not present");
+        return;
+    }
+    for form in Form::ALL {
+        let mut ours = Score::default();
+        let mut baseline = Score::default();
+        for s in &loaded {
+            for kind in ["latency", "availability"] {
+                let (o, b) = evaluate(s, kind, form);
+                ours.add(&o);
+                baseline.add(&b);
+            }
+        }
+        assert_eq!(ours.cases, 16, "{form:?}");
+        assert!(ours.top1() >= 0.80, "{form:?}: {}", ours.line());
+        assert!(ours.top3() >= 0.95, "{form:?}: {}", ours.line());
+        assert!(ours.specificity() >= 0.90, "{form:?}: {}", ours.line());
+        assert!(
+            ours.top1() > baseline.top1() && ours.specificity() > baseline.specificity(),
+            "{form:?}: whyline {} vs traversal {}",
+            ours.line(),
+            baseline.line()
+        );
+    }
+}

@@ -361,11 +361,18 @@ pub(crate) fn settings_for(grid: Grid) -> Settings {
     let week = 7 * day;
     let span = grid.len as i64 * grid.step;
     let season_ms = if span >= 3 * week { week } else { day };
+    // The incident may have started up to two hours before the asked time,
+    // against up to four hours of baseline (the defaults' 120 and 240 points
+    // on minute data); on a finer grid the same spans hold more points.
+    let defaults = Settings::default();
+    let points = |ms: i64| (ms / grid.step.max(1)) as usize;
     Settings {
         step_ms: grid.step,
         season: (season_ms % grid.step == 0 && grid.step < day)
             .then(|| (season_ms / grid.step) as usize),
-        ..Settings::default()
+        search: defaults.search.max(points(2 * 3_600_000)),
+        baseline: defaults.baseline.max(points(4 * 3_600_000)),
+        ..defaults
     }
 }
 
@@ -390,6 +397,33 @@ pub(crate) fn run(args: &WhyArgs, checked: &Checked) -> Outcome {
             }
             Outcome::Ok
         }
+    }
+}
+
+/// The data-suggested lead when the map ends at the asked metric: the path
+/// from it through the unmapped edge(s) and on down the written map
+/// (`../shared/spec/cli.md`, `lead`). `None` when the map does not end there
+/// or the data suggests nothing.
+pub(crate) fn lead(a: &Answer) -> Option<Vec<usize>> {
+    let e = &a.explanation;
+    let map_ends = e.causes.first().is_some_and(|c| c.metric == e.target);
+    if !map_ends || a.suspected.is_empty() {
+        return None;
+    }
+    // The deepest ranked cause reached through a suggested edge into the asked metric.
+    let through = e.causes.iter().skip(1).find(|c| {
+        c.path.len() >= 2
+            && a.suspected
+                .iter()
+                .any(|x| x.to == e.target && c.path.get(1) == Some(&x.from))
+    });
+    match through {
+        Some(c) => Some(c.path.clone()),
+        None => a
+            .suspected
+            .iter()
+            .find(|x| x.to == e.target)
+            .map(|x| vec![e.target, x.from]),
     }
 }
 
@@ -426,6 +460,11 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             "consistent": c.consistent,
             "change": change_json(&c.change),
         })).collect::<Vec<_>>(),
+        "lead": lead(a).map(|path| serde_json::json!({
+            "metric": path.last().map(|m| id(*m)),
+            "unmapped_edges": path.windows(2).filter(|w| a.suspected.iter().any(|x| x.to == w[0] && x.from == w[1])).map(|w| serde_json::json!({"from": id(w[1]), "to": id(w[0])})).collect::<Vec<_>>(),
+            "path": path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
+        })),
         "unexplained": (e.unexplained * 1000.0).round() / 1000.0,
         "map_ends": e.causes.first().is_some_and(|c| c.metric == e.target),
         "incident": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.incident.start), "to": time(w.incident.end.saturating_sub(1))})),
@@ -622,22 +661,14 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
             );
         }
         // Where the lead goes once the map takes over again below it.
-        let lead = e.causes.get(1).filter(|c| {
-            map_ends
-                && c.path.len() > 2
-                && a.suspected.iter().any(|x| c.path.get(1) == Some(&x.from))
-        });
-        if let Some(c) = lead {
+        if let Some(path) = lead(a).filter(|p| p.len() > 2) {
+            let end = path[path.len() - 1];
             let _ = writeln!(
                 out,
                 "  below it, the map reaches {} (owner {}): {}",
-                id(c.metric),
-                owner(c.metric),
-                c.path
-                    .iter()
-                    .map(|m| id(*m))
-                    .collect::<Vec<_>>()
-                    .join(" <- ")
+                id(end),
+                owner(end),
+                path.iter().map(|m| id(*m)).collect::<Vec<_>>().join(" <- ")
             );
         }
     }

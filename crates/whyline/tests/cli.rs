@@ -873,6 +873,69 @@ mod why {
     }
 
     #[test]
+    fn asked_at_the_start_of_the_data_thresholds_still_judge_and_the_reason_names_no_index() {
+        let dir = shop_with_fault("checkout_cpu_utilization:step:8");
+        let data = std::fs::read_to_string(dir.path().join("sim/data.csv")).expect("data");
+        // The second row's time: five minutes of history at most.
+        let second = data
+            .lines()
+            .nth(2)
+            .and_then(|l| l.split(',').next())
+            .expect("rows");
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                &repo_root().join("examples/shop").display().to_string(),
+                "--data",
+                "sim/data.csv",
+                "--at",
+                second,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        // revenue has thresholds: they need no history.
+        assert_ne!(answer["status"], "unknown", "{answer}");
+        let reason = answer["reason"].as_str().unwrap_or("");
+        assert!(
+            reason.contains("too little history before the asked time"),
+            "{reason}"
+        );
+        assert!(
+            !reason.contains("before 1 ") && !reason.contains("before 2 "),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn other_candidates_never_list_the_asked_metric() {
+        let dir = shop_with_fault("checkout_cpu_utilization:step:8");
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                &repo_root().join("examples/shop").display().to_string(),
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let causes = answer["causes"].as_array().expect("causes");
+        assert_ne!(causes[0]["metric"], "revenue", "{answer}");
+        assert!(causes.iter().all(|c| c["metric"] != "revenue"), "{answer}");
+    }
+
+    #[test]
     fn when_the_map_ends_at_the_asked_metric_a_lead_is_named_after_it() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
         shop_without(
@@ -909,6 +972,14 @@ mod why {
         let via = answer["causes"][1]["path"][1].as_str().unwrap_or("");
         assert_eq!(answer["unmapped_edges"][0]["to"], "revenue");
         assert_eq!(answer["unmapped_edges"][0]["from"], via, "{answer}");
+        // The contract's `lead` field: the answer's root for scoring.
+        assert_eq!(
+            answer["lead"]["metric"], "checkout_cpu_utilization",
+            "{answer}"
+        );
+        assert_eq!(answer["lead"]["path"], answer["causes"][1]["path"]);
+        assert_eq!(answer["lead"]["unmapped_edges"][0]["from"], via);
+        assert_eq!(answer["lead"]["unmapped_edges"][0]["to"], "revenue");
         let human = stdout(&whyline(
             dir.path(),
             &[
