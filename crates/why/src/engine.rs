@@ -273,6 +273,14 @@ struct Pointwise {
     up: Vec<f64>,
     /// ... and of a fall.
     down: Vec<f64>,
+    /// The scored values, their reference's median and robust sigma, and
+    /// the share of a point that is independent information (`(1 - r) /
+    /// (1 + r)`, `r` the reference's lag-1 autocorrelation: Bartlett's
+    /// effective sample size), for the level test.
+    values: Vec<f64>,
+    center: f64,
+    scale: f64,
+    independence: f64,
 }
 
 impl Pointwise {
@@ -330,10 +338,41 @@ impl Pointwise {
                 })
                 .collect()
         };
+        let scale = RobustBaseline::fit(reference).map_or(floor, |b| b.scale.max(floor));
         Pointwise {
             from: reference_end,
             up: surprise(&up, 1.0),
             down: surprise(&down, -1.0),
+            values: scored.to_vec(),
+            center,
+            scale,
+            independence: independence(reference),
+        }
+    }
+
+    /// The surprise (nats) of the median over grid indices `range` sitting
+    /// where it does toward `direction` (0: either way, less `ln 2`): a
+    /// sustained shift of a few sigma over many points is unusual although
+    /// no single point is. The median's standard error is `1.2533 sigma /
+    /// sqrt(n_eff)` (Kenney & Keeping 1962), the normal tail gives `p`.
+    fn level(&self, direction: f64, range: Range<usize>) -> f64 {
+        let window: Vec<f64> = range
+            .filter_map(|t| t.checked_sub(self.from).and_then(|i| self.values.get(i)))
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let Some(level) = median(&window) else {
+            return 0.0;
+        };
+        let n_eff = (window.len() as f64 * self.independence).max(1.0);
+        let z = (level - self.center) / (self.scale * 1.2533 / n_eff.sqrt());
+        let one_sided = |z: f64| normal_upper_tail_surprise(z);
+        if direction > 0.0 {
+            one_sided(z)
+        } else if direction < 0.0 {
+            one_sided(-z)
+        } else {
+            (one_sided(z.abs()) - std::f64::consts::LN_2).max(0.0)
         }
     }
 
@@ -421,6 +460,41 @@ impl Pointwise {
     /// The surprise toward `direction` at grid index `t`.
     fn at(&self, direction: f64, t: usize) -> f64 {
         self.worst(direction, t..t + 1)
+    }
+}
+
+/// `(1 - r) / (1 + r)` for the lag-1 autocorrelation `r` of `x` (NaNs
+/// skipped), clamped to (0.05, 1]: how much independent information one
+/// point of an autocorrelated series carries (Bartlett 1946).
+fn independence(x: &[f64]) -> f64 {
+    let values: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    if values.len() < 3 {
+        return 1.0;
+    }
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let var: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+    if var <= 0.0 {
+        return 1.0;
+    }
+    let cov: f64 = values
+        .windows(2)
+        .map(|w| (w[0] - mean) * (w[1] - mean))
+        .sum();
+    let r = (cov / var).clamp(0.0, 0.99);
+    ((1.0 - r) / (1.0 + r)).clamp(0.05, 1.0)
+}
+
+/// `-ln P(Z >= z)` for a standard normal `Z`: `erfc` for moderate `z`, the
+/// asymptotic `z^2/2 + ln(z sqrt(2 pi))` where `erfc` underflows
+/// (Abramowitz & Stegun 26.2.12); 0 for `z <= 0`.
+fn normal_upper_tail_surprise(z: f64) -> f64 {
+    if !z.is_finite() || z <= 0.0 {
+        return if z == f64::INFINITY { f64::MAX } else { 0.0 };
+    }
+    if z < 30.0 {
+        -(0.5 * libm::erfc(z / std::f64::consts::SQRT_2)).ln()
+    } else {
+        z * z / 2.0 + (z * (2.0 * std::f64::consts::PI).sqrt()).ln()
     }
 }
 
@@ -525,7 +599,14 @@ impl Focus {
         } else {
             coincident
         };
-        window_surprise(effective, self.focus.len())
+        let excursion = window_surprise(effective, self.focus.len());
+        // A sustained shift counts too, unless it began before the asked
+        // metric's (a background shift) or the focus is a few points only.
+        if early || self.focus.len() < 2 * RECENT_POINTS {
+            return excursion;
+        }
+        (excursion.max(points.level(direction, self.focus.clone())) - std::f64::consts::LN_2)
+            .max(0.0)
     }
 }
 
@@ -813,7 +894,7 @@ fn explain_raw<'a>(
     } else {
         windows.clone()
     };
-    let below_moved = rank(
+    let (below_moved, target_surprise) = rank(
         catalog,
         graph,
         series,
@@ -823,12 +904,15 @@ fn explain_raw<'a>(
         settings,
         &mut answer,
     );
+    // Its worst point or its sustained level, whichever is more unusual.
+    let target_surprise = target_surprise.max(excursion.toward(bad));
+    let target_moved = target_moved || target_surprise >= settings.moved_nats;
     if calm {
         if target_moved {
             let _ = write!(
                 answer.reason,
                 "; but it moved the bad way beyond its normal noise (p = {:.2e})",
-                (-excursion.toward(bad)).exp()
+                (-target_surprise).exp()
             );
         } else if below_moved {
             answer
@@ -846,7 +930,7 @@ fn explain_raw<'a>(
 /// what drives it between explicit windows). Returns whether some metric
 /// below the target moved beyond its normal noise in the direction that
 /// pushes the target the way it moved, after adjusting for how many were
-/// looked at.
+/// looked at; and the surprise of the target's own move in the focus.
 #[allow(clippy::too_many_arguments)]
 fn rank<'a>(
     catalog: &Catalog,
@@ -857,7 +941,7 @@ fn rank<'a>(
     windows: &Windows,
     settings: &Settings,
     answer: &mut Explanation,
-) -> bool {
+) -> (bool, f64) {
     // Evidence for every metric upstream of the target that has data.
     let upstream = graph.upstream(target);
     let mut evidence: HashMap<usize, Evidence> = HashMap::new();
@@ -875,7 +959,7 @@ fn rank<'a>(
     }
     let target_evidence = evidence.get(&target).cloned();
     if target_evidence.is_none() && target_direction.is_some() {
-        return false;
+        return (false, 0.0);
     }
     for (&m, e) in &evidence {
         answer.moves.insert(m, e.change);
@@ -1072,7 +1156,10 @@ fn rank<'a>(
             consistent: scores.get(&m).is_some_and(|(_, c)| *c),
         });
     }
-    below_moved
+    (
+        below_moved,
+        calibrated.pushed.get(&target).copied().unwrap_or(0.0),
+    )
 }
 
 /// The calibrated view of an incident (not of two periods, which keep their

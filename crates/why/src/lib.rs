@@ -7,12 +7,30 @@
 //!    baseline is the stretch before it. Status comes from the metric's
 //!    thresholds, or without them from a robust z-score (median/MAD) of the
 //!    incident against the baseline in the metric's bad direction.
+//!    When asked, the engine explains a metric that is not red too, if it or
+//!    the map below it moved the bad way beyond its normal noise (step 2b).
 //! 2. **Regression-based hypothesis testing** on the declared map, as in
 //!    CIRCA (Li et al., KDD 2022): each metric is regressed on its drivers
 //!    (shifted by the declared lag) over the baseline; in the incident, a
 //!    metric whose drivers predict its values has a small residual (a symptom),
-//!    a metric that moved on its own has a large one (a candidate root). Metrics
-//!    without mapped drivers are scored by their own robust z-score.
+//!    a metric that moved on its own has a large one (a candidate root). For
+//!    incidents the residual is scored by its calibrated surprise (2b), capped
+//!    by the metric's own, on the sigma scale (`z = sqrt(2 s)`); metrics
+//!    without mapped drivers are scored by their own move.
+//! 2b. **Calibrated moves** (incidents; two periods whose medians did not
+//!    move apart are ranked as one): every metric's per-point surprise
+//!    against its own reference sample (an empirical tail probability as in
+//!    DoWhy's IT anomaly score, Budhathoki et al., ICML 2022, extended past
+//!    the largest normal value by an exponential tail, Pickands 1975 / SPOT,
+//!    Siffer et al., KDD 2017; for a share with `volume:`, its failure count's
+//!    binomial surprise calibrated the same way), in the asked metric's own
+//!    excursion (its run of unusual points up to now), corrected for the
+//!    points looked at (Šidák 1967) and for a sustained median shift (with
+//!    Bartlett's effective sample size). Below the asked metric the p-values
+//!    are adjusted for the metrics explored (Benjamini & Hochberg 1995), a
+//!    move counts only along a path of metrics that moved (the anomalous-path
+//!    rule of the traversal baselines), and a metric already as unusual
+//!    before the asked one moved is a background shift, not a cause.
 //! 3. **Signs and time.** A candidate must have moved itself, and in the
 //!    direction that, through the signs of some path, pushes the target the way
 //!    the target moved; a candidate that contradicts every path is demoted.

