@@ -8,16 +8,16 @@
 //!    thresholds, or without them from a robust z-score (median/MAD) of the
 //!    incident against the baseline in the metric's bad direction.
 //!    When asked, the engine explains a metric that is not red too, if it or
-//!    the map below it moved the bad way beyond its normal noise (step 2b).
+//!    the map below it moved the bad way beyond its normal noise (calibrated moves, below).
 //! 2. **Regression-based hypothesis testing** on the declared map, as in
 //!    CIRCA (Li et al., KDD 2022): each metric is regressed on its drivers
 //!    (shifted by the declared lag) over the baseline; in the incident, a
 //!    metric whose drivers predict its values has a small residual (a symptom),
 //!    a metric that moved on its own has a large one (a candidate root). For
-//!    incidents the residual is scored by its calibrated surprise (2b), capped
+//!    incidents the residual is scored by its calibrated surprise (below), capped
 //!    by the metric's own, on the sigma scale (`z = sqrt(2 s)`); metrics
 //!    without mapped drivers are scored by their own move.
-//! 2b. **Calibrated moves** (incidents; two periods whose medians did not
+//!    **Calibrated moves** (incidents; two periods whose medians did not
 //!    move apart are ranked as one): every metric's per-point surprise
 //!    against its own reference sample (an empirical tail probability as in
 //!    DoWhy's IT anomaly score, Budhathoki et al., ICML 2022, extended past
