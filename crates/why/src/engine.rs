@@ -594,7 +594,10 @@ impl Focus {
             .filter(|&&t| early || t >= self.focus.start)
             .map(|&t| points.at(direction, t))
             .fold(0.0f64, f64::max);
-        let effective = if background >= settings.moved_nats {
+        // A metric that was as unusual before is a background shift; one
+        // whose move kept growing well past that (a ramp that leads its
+        // effect) is not.
+        let effective = if background >= settings.moved_nats && coincident < 2.0 * background {
             (coincident - background).max(0.0)
         } else {
             coincident
