@@ -882,23 +882,7 @@ mod why {
             .nth(2)
             .and_then(|l| l.split(',').next())
             .expect("rows");
-        let out = whyline(
-            dir.path(),
-            &[
-                "why",
-                "revenue",
-                "--catalog",
-                &repo_root().join("examples/shop").display().to_string(),
-                "--data",
-                "sim/data.csv",
-                "--at",
-                second,
-                "--format",
-                "json",
-            ],
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let answer = ask_example_shop(dir.path(), &["--at", second]);
         // revenue has thresholds: they need no history.
         assert_ne!(answer["status"], "unknown", "{answer}");
         let reason = answer["reason"].as_str().unwrap_or("");
@@ -915,24 +899,30 @@ mod why {
     #[test]
     fn other_candidates_never_list_the_asked_metric() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
-        let out = whyline(
-            dir.path(),
-            &[
-                "why",
-                "revenue",
-                "--catalog",
-                &repo_root().join("examples/shop").display().to_string(),
-                "--data",
-                "sim/data.csv",
-                "--format",
-                "json",
-            ],
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let answer = ask_example_shop(dir.path(), &[]);
         let causes = answer["causes"].as_array().expect("causes");
         assert_ne!(causes[0]["metric"], "revenue", "{answer}");
         assert!(causes.iter().all(|c| c["metric"] != "revenue"), "{answer}");
+    }
+
+    /// `why revenue --format json` on the example map over `dir/sim/data.csv`,
+    /// with `extra` flags; exit 0 asserted.
+    fn ask_example_shop(dir: &Path, extra: &[&str]) -> serde_json::Value {
+        let catalog = repo_root().join("examples/shop").display().to_string();
+        let mut args = vec![
+            "why",
+            "revenue",
+            "--catalog",
+            &catalog,
+            "--data",
+            "sim/data.csv",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = whyline(dir, &args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("json")
     }
 
     #[test]
