@@ -9,10 +9,9 @@
 
 pub mod redundancy;
 
-use whyline_catalog::{Bound, Catalog, Good};
+use whyline_catalog::Catalog;
 use whyline_map::{Assessment, MetricGraph, Verdict};
-use whyline_stats::RobustBaseline;
-use whyline_why::{Settings as WhySettings, Windows, explain};
+use whyline_why::{Settings as WhySettings, Status, Windows, explain, statuses};
 
 /// Knobs.
 #[derive(Debug, Clone)]
@@ -68,6 +67,11 @@ pub struct MetricAudit {
     pub reasons: Vec<String>,
     /// Red episodes in the period.
     pub episodes: Vec<Episode>,
+    /// Amber episodes: runs past amber (merged and long enough as red ones
+    /// are) that never became a red episode.
+    pub amber_episodes: Vec<std::ops::Range<usize>>,
+    /// The status at every point, as `why` would give it there (empty without data).
+    pub statuses: Vec<Status>,
     /// The metric to keep when this one is a near-duplicate of it.
     pub duplicate_of: Option<usize>,
     /// Data, but it never moves.
@@ -96,42 +100,7 @@ pub struct Audit {
     pub metrics: Vec<MetricAudit>,
 }
 
-/// Points where the metric is red: past its red threshold, or without
-/// thresholds 4 robust sigmas off the period's median in its bad direction.
-fn red_points(metric: &whyline_catalog::Metric, x: &[f64], settings: &WhySettings) -> Vec<bool> {
-    let red = metric.thresholds.as_ref().and_then(|t| t.red);
-    if let Some(bound) = red {
-        return x
-            .iter()
-            .map(|v| match bound {
-                Bound::Below(b) => !v.is_nan() && *v < b,
-                Bound::Above(b) => !v.is_nan() && *v > b,
-            })
-            .collect();
-    }
-    let Some(mut base) = RobustBaseline::fit(x) else {
-        return vec![false; x.len()];
-    };
-    base.scale = base
-        .scale
-        .max(base.center.abs() * settings.min_relative_move);
-    x.iter()
-        .map(|v| {
-            if v.is_nan() {
-                return false;
-            }
-            let z = base.z(*v);
-            let bad = match metric.good {
-                Some(Good::Higher) => -z,
-                Some(Good::Lower) => z,
-                None => z.abs(),
-            };
-            bad >= settings.z_red
-        })
-        .collect()
-}
-
-/// Runs of red points, merged over short gaps, long enough to count.
+/// Runs of flagged points, merged over short gaps, long enough to count.
 fn episodes_of(red: &[bool], settings: &Settings) -> Vec<(usize, usize)> {
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut t = 0;
@@ -198,8 +167,23 @@ pub fn audit<'a>(
         let dead = data.is_none_or(|x| x.iter().all(|v| v.is_nan()));
         let flat = !dead && standardised[m].is_none();
         let mut episodes = Vec::new();
+        let mut amber_episodes = Vec::new();
+        let mut status = Vec::new();
         if let Some(x) = data.filter(|_| !dead) {
-            for (start, end) in episodes_of(&red_points(metric, x, &settings.why), settings) {
+            // The one judge `why` uses, at every point.
+            status = statuses(metric, x, &settings.why);
+            let red: Vec<bool> = status.iter().map(|s| *s == Status::Red).collect();
+            let red_runs = episodes_of(&red, settings);
+            let amber_or_red: Vec<bool> = status
+                .iter()
+                .map(|s| matches!(s, Status::Red | Status::Amber))
+                .collect();
+            amber_episodes = episodes_of(&amber_or_red, settings)
+                .into_iter()
+                .filter(|(a, b)| !red_runs.iter().any(|(c, d)| c < b && a < d))
+                .map(|(a, b)| a..b)
+                .collect();
+            for (start, end) in red_runs {
                 let windows = Windows {
                     baseline: start.saturating_sub(settings.baseline_points)..start,
                     incident: start..end,
@@ -264,6 +248,8 @@ pub fn audit<'a>(
             verdict,
             reasons,
             episodes,
+            amber_episodes,
+            statuses: status,
             duplicate_of: duplicate_of[m],
             flat,
             dead,

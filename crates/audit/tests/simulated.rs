@@ -154,3 +154,112 @@ fn counts_episodes_and_finds_duplicates_flat_and_discards() {
     assert_eq!(audit.coverage, Some(explained as f64 / red as f64));
     assert!(red >= 2);
 }
+
+const CHAIN: &str = "version: 1
+defaults: { owner: team-shop, service: shop }
+metrics:
+  - id: orders_per_minute
+    layer: business
+    good: higher
+    decision: Whether the shop keeps its checkout release train
+    audience: [leadership]
+    thresholds:
+      red: { below: 80 }
+      amber: { below: 90 }
+    drivers:
+      - { metric: checkout_latency_ms, effect: decreases }
+  - id: checkout_latency_ms
+    layer: service
+    good: lower
+    drivers:
+      - { metric: checkout_cpu, effect: increases }
+  - id: checkout_cpu
+    layer: system
+    good: lower
+";
+
+/// Issue #11, point 3: one status judge. On a simulated day with a red and an
+/// amber episode, the audit's status of every metric at every minute is the
+/// status `why` answers when asked at that minute (the audit used to judge
+/// each raw point against the whole day's median, `why` the last three points
+/// against the baseline before the change).
+#[test]
+fn why_and_audit_give_every_metric_the_same_status_at_every_minute() {
+    let checked = whyline_catalog::parse(vec![SourceFile {
+        path: PathBuf::from("chain.yaml"),
+        text: CHAIN.to_string(),
+    }]);
+    assert!(checked.is_valid(), "{:?}", checked.diagnostics);
+    let catalog = checked.catalog;
+    let mut model = Model::from_catalog(&catalog, 11).expect("model");
+    // Orders wander about 2 a minute around 105 (amber below 90, red below
+    // 80), so a drop to 88 is amber for the hour and never red.
+    let orders = model.index_of("orders_per_minute").expect("metric");
+    model.nodes[orders].scale = 1.5;
+    let at = |id: &str| model.index_of(id).expect("metric");
+    let step = |id: &str, size: f64, start: usize| Fault {
+        node: at(id),
+        kind: FaultKind::Step,
+        size,
+        start,
+    };
+    let faults = [
+        step("checkout_cpu", 7.0, 300),
+        step("checkout_cpu", -7.0, 360),
+        step("orders_per_minute", -11.5, 800),
+        step("orders_per_minute", 11.5, 860),
+        step("orders_per_minute", -22.0, 1_100),
+        step("orders_per_minute", 22.0, 1_160),
+    ];
+    let data = model.simulate(1_440, 1_440, &faults, 11);
+    let columns: Vec<Vec<f64>> = catalog
+        .metrics
+        .iter()
+        .map(|m| data[at(&m.id)].clone())
+        .collect();
+    let series = |m: usize| Some(columns[m].as_slice());
+    let assessed = Assessed::new(&catalog);
+    let settings = whyline_audit::Settings {
+        why: whyline_why::Settings::for_grid(60_000, 1_440),
+        ..whyline_audit::Settings::default()
+    };
+    let audit = whyline_audit::audit(
+        &catalog,
+        &assessed.graph,
+        &assessed.assessments,
+        &series,
+        &settings,
+    );
+    let orders = &audit.metrics[catalog.index_of("orders_per_minute").expect("metric")];
+    assert!(
+        !orders.episodes.is_empty() && !orders.amber_episodes.is_empty(),
+        "the day holds a red and an amber episode: red {:?}, amber {:?}",
+        orders.episodes,
+        orders.amber_episodes
+    );
+    let mut disagreements = Vec::new();
+    for m in 0..catalog.metrics.len() {
+        let judged = &audit.metrics[m].statuses;
+        assert_eq!(judged.len(), 1_440);
+        for (t, status) in judged.iter().enumerate() {
+            let asked = whyline_why::explain(
+                &catalog,
+                &assessed.graph,
+                &series,
+                m,
+                Some(t),
+                None,
+                &settings.why,
+            );
+            if asked.status != *status {
+                disagreements.push((catalog.metrics[m].id.clone(), t, asked.status, *status));
+            }
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} minutes differ, first: {:?}",
+        disagreements.len(),
+        &disagreements[..disagreements.len().min(5)]
+    );
+}

@@ -108,6 +108,9 @@ pub struct Node {
     pub noise: f64,
     /// Amplitude of its daily cycle (roots only).
     pub seasonal: f64,
+    /// The values it can take (a ratio stays in 0..=1, a percentage in
+    /// 0..=100, a count or a latency at or above 0): outputs are clamped.
+    pub bounds: (f64, f64),
 }
 
 /// A structural causal model over metrics.
@@ -196,8 +199,10 @@ impl Model {
                 } else {
                     0.0
                 },
+                bounds: bounds_of(m.unit.as_deref()),
             });
         }
+        damp_feedback(&mut nodes);
         Model::new(nodes)
     }
 
@@ -269,15 +274,146 @@ impl Model {
                 for f in faults.iter().filter(|f| f.node == i && t >= f.start) {
                     s += f.size * f.kind.profile(t - f.start);
                 }
+                // A bounded metric stops at its bound, and what it drives sees
+                // the value it took, not the one it could not take.
+                let (lo, hi) = node.bounds;
+                if node.scale > 0.0 {
+                    s = s.clamp(
+                        (lo - node.level) / node.scale,
+                        (hi - node.level) / node.scale,
+                    );
+                }
                 signal[i][t] = s;
             }
         }
         self.nodes
             .iter()
             .zip(signal)
-            .map(|(node, s)| s.into_iter().map(|v| node.level + node.scale * v).collect())
+            .map(|(node, s)| {
+                let (lo, hi) = node.bounds;
+                s.into_iter()
+                    .map(|v| (node.level + node.scale * v).clamp(lo, hi))
+                    .collect()
+            })
             .collect()
     }
+}
+
+/// The values a metric of `unit` can take.
+fn bounds_of(unit: Option<&str>) -> (f64, f64) {
+    match unit {
+        Some("ratio") => (0.0, 1.0),
+        Some("%" | "percent") => (0.0, 100.0),
+        // Counts, latencies and money never go below zero either, but their
+        // normal spread comes from thresholds and may reach it: bounding them
+        // would distort their normal-time behaviour, so they stay unbounded.
+        _ => (f64::NEG_INFINITY, f64::INFINITY),
+    }
+}
+
+/// A feedback loop (drivers that reach back to a node through lagged edges)
+/// diverges when its gain is 1 or more. Within every strongly connected
+/// component the weights of a node's in-loop drivers are scaled to sum to at
+/// most 0.8 (a row-sum bound on the loop's matrix, so its spectral radius is
+/// under 1 and the linear part is stationary), and in-loop edges lose their
+/// saturating term (a quadratic in a loop grows without bound).
+fn damp_feedback(nodes: &mut [Node]) {
+    const LOOP_GAIN: f64 = 0.8;
+    let component = strongly_connected(nodes);
+    for i in 0..nodes.len() {
+        let in_loop = |from: usize| component[from] == component[i];
+        let loop_sum: f64 = nodes[i]
+            .parents
+            .iter()
+            .filter(|e| in_loop(e.from))
+            .map(|e| e.weight.abs())
+            .sum();
+        for e in nodes[i].parents.iter_mut() {
+            if component[e.from] == component[i] {
+                e.saturating = false;
+                if loop_sum > LOOP_GAIN {
+                    e.weight *= LOOP_GAIN / loop_sum;
+                }
+            }
+        }
+    }
+}
+
+/// Strongly connected components of the driver graph (Tarjan 1972), as one
+/// label per node; a node alone in its component without a self-edge is in no loop.
+fn strongly_connected(nodes: &[Node]) -> Vec<usize> {
+    struct Walk<'a> {
+        nodes: &'a [Node],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on_stack: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        label: Vec<usize>,
+        labels: usize,
+    }
+    impl Walk<'_> {
+        fn visit(&mut self, v: usize) {
+            self.index[v] = Some(self.next);
+            self.low[v] = self.next;
+            self.next += 1;
+            self.stack.push(v);
+            self.on_stack[v] = true;
+            for e in &self.nodes[v].parents {
+                let w = e.from;
+                match self.index[w] {
+                    None => {
+                        self.visit(w);
+                        self.low[v] = self.low[v].min(self.low[w]);
+                    }
+                    Some(iw) if self.on_stack[w] => self.low[v] = self.low[v].min(iw),
+                    Some(_) => {}
+                }
+            }
+            if Some(self.low[v]) == self.index[v] {
+                while let Some(w) = self.stack.pop() {
+                    self.on_stack[w] = false;
+                    self.label[w] = self.labels;
+                    if w == v {
+                        break;
+                    }
+                }
+                self.labels += 1;
+            }
+        }
+    }
+    let n = nodes.len();
+    let mut walk = Walk {
+        nodes,
+        index: vec![None; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        label: vec![0; n],
+        labels: 0,
+    };
+    for v in 0..n {
+        if walk.index[v].is_none() {
+            walk.visit(v);
+        }
+    }
+    // A node alone is in a loop only through an edge to itself.
+    let mut size = vec![0usize; walk.labels];
+    for &l in &walk.label {
+        size[l] += 1;
+    }
+    (0..n)
+        .map(|v| {
+            let l = walk.label[v];
+            let self_edge = nodes[v].parents.iter().any(|e| e.from == v);
+            if size[l] > 1 || self_edge {
+                l
+            } else {
+                n + v // a label no other node shares
+            }
+        })
+        .collect()
 }
 
 /// Typical value and spread of a metric: from thresholds when it has them
@@ -364,6 +500,7 @@ pub fn random_map(
             parents: Vec::new(),
             noise: 1.0,
             seasonal: rng.random_range(0.0..0.8),
+            bounds: (f64::NEG_INFINITY, f64::INFINITY),
         });
     }
     let add_layer = |nodes: &mut Vec<Node>,
@@ -433,6 +570,7 @@ pub fn random_map(
                 parents,
                 noise: 0.35,
                 seasonal: 0.0,
+                bounds: (f64::NEG_INFINITY, f64::INFINITY),
             });
         }
     };
@@ -551,4 +689,92 @@ fn catalog_text(model: &Model, flaws: MapFlaws, services: usize, rng: &mut StdRn
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog(text: &str) -> Catalog {
+        let checked = whyline_catalog::parse(vec![whyline_catalog::SourceFile {
+            path: "sim.yaml".into(),
+            text: text.to_string(),
+        }]);
+        assert!(checked.is_valid(), "{:?}", checked.diagnostics);
+        checked.catalog
+    }
+
+    #[test]
+    fn values_respect_their_bounds_under_a_large_fault() {
+        let catalog = catalog(
+            "version: 1
+metrics:
+  - id: conversion
+    layer: business
+    unit: ratio
+    drivers: [{ metric: errors, effect: decreases }]
+  - id: errors
+    layer: service
+    unit: ratio
+  - id: availability
+    layer: service
+    unit: '%'
+    drivers: [{ metric: errors, effect: decreases }]
+",
+        );
+        let model = Model::from_catalog(&catalog, 3).expect("model");
+        let errors = model.index_of("errors").expect("errors");
+        let faults = [Fault {
+            node: errors,
+            kind: FaultKind::Step,
+            size: -40.0,
+            start: 100,
+        }];
+        let data = model.simulate(400, 1440, &faults, 3);
+        let conversion = &data[model.index_of("conversion").expect("conversion")];
+        assert!(data[errors].iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(conversion.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(data[errors][300] == 0.0, "the fault drove it to its bound");
+        let availability = &data[model.index_of("availability").expect("availability")];
+        assert!(availability.iter().all(|v| (0.0..=100.0).contains(v)));
+    }
+
+    #[test]
+    fn a_lagged_feedback_loop_is_damped_and_stays_finite() {
+        // Two metrics that drive each other one minute later: `check` accepts
+        // the loop, and with weights near 1 its gain reaches 1 or more.
+        let catalog = catalog(
+            "version: 1
+metrics:
+  - id: queue
+    layer: service
+    drivers: [{ metric: retries, effect: increases, lag: 1m }]
+  - id: retries
+    layer: service
+    drivers: [{ metric: queue, effect: increases, lag: 1m }]
+  - id: load
+    layer: system
+  - id: latency
+    layer: service
+    drivers: [{ metric: load, effect: increases }]
+",
+        );
+        let model = Model::from_catalog(&catalog, 5).expect("model");
+        let queue = model.index_of("queue").expect("queue");
+        let retries = model.index_of("retries").expect("retries");
+        let gain = model.nodes[queue].parents[0].weight * model.nodes[retries].parents[0].weight;
+        assert!(gain <= 0.8 * 0.8 + 1e-12, "loop gain {gain}");
+        let faults = [Fault {
+            node: queue,
+            kind: FaultKind::Step,
+            size: 10.0,
+            start: 50,
+        }];
+        let data = model.simulate(20_000, 1440, &faults, 5);
+        let worst = data[queue].iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+        assert!(worst.is_finite() && worst < 1e6, "queue reached {worst}");
+        // An edge outside any loop keeps its weight.
+        let latency = model.index_of("latency").expect("latency");
+        assert!(model.nodes[latency].parents[0].weight >= 0.8);
+    }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use whyline_catalog::{Bound, Catalog, Good};
+use whyline_catalog::{Catalog, Good};
 use whyline_map::MetricGraph;
 use whyline_stats::{
     EventRate, RobustBaseline, Tail, bh_adjusted_surprise, mean_shift_after, median, ols,
@@ -12,6 +12,7 @@ use whyline_stats::{
 };
 
 use crate::path::{breadcrumb, path_signs};
+use crate::status::{deseasonalize, floored, judge_raw, relative, season_cut};
 
 /// Tuning knobs; the defaults suit minute data.
 #[derive(Debug, Clone)]
@@ -22,6 +23,12 @@ pub struct Settings {
     pub baseline: usize,
     /// Shortest baseline or incident, in points.
     pub min_segment: usize,
+    /// Fewest baseline points with data to judge a metric without thresholds
+    /// by its robust z at a moment: a MAD-based scale from `n` points has a
+    /// standard error of about `1.17 sigma / sqrt(n)` (efficiency 37%,
+    /// Rousseeuw & Croux 1993), over 20% below 30 points, enough to turn an
+    /// ordinary 3-sigma wiggle red. Given windows keep `min_segment`.
+    pub min_judge_baseline: usize,
     /// Robust z at or above which a metric without thresholds is red.
     pub z_red: f64,
     /// ... and amber.
@@ -54,6 +61,7 @@ impl Default for Settings {
             search: 120,
             baseline: 240,
             min_segment: 3,
+            min_judge_baseline: 30,
             z_red: 4.0,
             z_amber: 3.0,
             z_moved: 3.0,
@@ -62,6 +70,31 @@ impl Default for Settings {
             min_relative_move: 0.01,
             season: None,
             moved_nats: 100f64.ln(),
+        }
+    }
+}
+
+impl Settings {
+    /// The settings every front end uses on a grid of `points` points `step_ms`
+    /// apart, so `why`, `audit`, `review`, `report` and `serve` judge alike:
+    /// the incident may have started up to two hours before the asked time,
+    /// against up to four hours of baseline (the defaults' 120 and 240 points
+    /// on minute data; a finer grid holds more points over the same spans);
+    /// the season is a week when three weeks of data could show one, else a day.
+    pub fn for_grid(step_ms: i64, points: usize) -> Settings {
+        let day = 86_400_000;
+        let week = 7 * day;
+        let span = points as i64 * step_ms;
+        let season_ms = if span >= 3 * week { week } else { day };
+        let defaults = Settings::default();
+        let count = |ms: i64| (ms / step_ms.max(1)) as usize;
+        Settings {
+            step_ms,
+            season: (step_ms > 0 && season_ms % step_ms == 0 && step_ms < day)
+                .then(|| (season_ms / step_ms) as usize),
+            search: defaults.search.max(count(2 * 3_600_000)),
+            baseline: defaults.baseline.max(count(4 * 3_600_000)),
+            ..defaults
         }
     }
 }
@@ -645,14 +678,17 @@ pub fn explain<'a>(
     // seasons, not with the hour before. The profile is learnt only from data
     // before the incident could have started.
     let length = series(target).map_or(0, <[f64]>::len);
-    let cut = match &windows {
-        Some(w) => w.incident.start,
-        None => {
-            at.unwrap_or(length.saturating_sub(1))
-                .saturating_sub(settings.search)
-                + 1
-        }
-    };
+    let cut = season_cut(
+        match &windows {
+            Some(w) => w.incident.start,
+            None => {
+                at.unwrap_or(length.saturating_sub(1))
+                    .saturating_sub(settings.search)
+                    + 1
+            }
+        },
+        period,
+    );
     let mut adjusted: HashMap<usize, Vec<f64>> = HashMap::new();
     let mut any = false;
     for m in graph.upstream(target) {
@@ -679,45 +715,6 @@ pub fn explain<'a>(
         .reason
         .push_str(" (against the same time of previous days)");
     answer
-}
-
-/// Removes a repeating profile of `period` points learnt from `x[..cut]`
-/// (the median at each phase, over at least two seasons), keeping the level.
-/// Returns the series unchanged, and `false`, when there is too little history
-/// or the profile explains under a quarter of the variance: subtracting a
-/// noisy profile would only add noise.
-fn deseasonalize(x: &[f64], period: usize, cut: usize) -> (Vec<f64>, bool) {
-    if cut < 2 * period {
-        return (x.to_vec(), false);
-    }
-    let profile: Vec<f64> = (0..period)
-        .map(|phase| {
-            let same: Vec<f64> = (phase..cut).step_by(period).map(|t| x[t]).collect();
-            median(&same).unwrap_or(f64::NAN)
-        })
-        .collect();
-    let level = median(&profile).unwrap_or(0.0);
-    let history = &x[..cut];
-    let mean = history.iter().filter(|v| !v.is_nan()).sum::<f64>()
-        / history.iter().filter(|v| !v.is_nan()).count().max(1) as f64;
-    let total: f64 = history
-        .iter()
-        .filter(|v| !v.is_nan())
-        .map(|v| (v - mean).powi(2))
-        .sum();
-    let explained: f64 = (0..cut)
-        .filter(|&t| !x[t].is_nan() && !profile[t % period].is_nan())
-        .map(|t| (profile[t % period] - level).powi(2))
-        .sum();
-    if total <= 0.0 || explained < 0.25 * total {
-        return (x.to_vec(), false);
-    }
-    let values = x
-        .iter()
-        .enumerate()
-        .map(|(t, v)| v - profile[t % period] + level)
-        .collect();
-    (values, true)
 }
 
 /// [`explain`] on series taken as they are.
@@ -770,88 +767,16 @@ fn explain_raw<'a>(
         return answer;
     };
     answer.at = at;
-    let explicit = windows.as_ref().is_some_and(|w| w.periods);
-    let windows = windows.unwrap_or_else(|| find_windows(y, at, settings));
     let metric = &catalog.metrics[target];
-    if windows.baseline.len() < settings.min_segment || windows.incident.is_empty() {
-        // Thresholds need no history: judge the level now by them.
-        let now = median(&y[at.saturating_sub(2)..=at]).unwrap_or(f64::NAN);
-        let red = metric.thresholds.as_ref().and_then(|t| t.red);
-        let amber = metric.thresholds.as_ref().and_then(|t| t.amber);
-        if (red.is_some() || amber.is_some()) && now.is_finite() {
-            let (status, reason) = judge(red, amber, metric.good, now, 0.0, settings);
-            answer.status = status;
-            answer.reason = format!(
-                "{reason}; too little history before the asked time to look for a cause ({} points, at least {} needed)",
-                windows.baseline.len(),
-                settings.min_segment
-            );
-        } else {
-            answer.reason = format!(
-                "not enough history before the asked time to judge it ({} points of baseline, at least {} needed)",
-                windows.baseline.len(),
-                settings.min_segment
-            );
-        }
-        return answer;
-    }
-    let base_values = &y[windows.baseline.clone()];
-    let Some(base) = RobustBaseline::fit(base_values).map(|b| floored(b, settings)) else {
-        answer.reason = "no data in the baseline".to_string();
+    let judged = judge_raw(metric, y, at, windows, settings);
+    answer.status = judged.status;
+    answer.reason = judged.reason;
+    answer.change = judged.change;
+    answer.windows = judged.windows.clone();
+    let (Some(windows), Some(change)) = (judged.windows, judged.change) else {
         return answer;
     };
-    // The level "now": the median of the last few points, so one noisy
-    // sample neither raises nor clears an alarm.
-    let tail_start = windows
-        .incident
-        .end
-        .saturating_sub(3)
-        .max(windows.incident.start);
-    let incident_level = median(&y[windows.incident.clone()]).unwrap_or(f64::NAN);
-    let (observed, z_now) = if explicit {
-        // Two periods: compare their medians, against the standard error of a
-        // median (about 1.2533 sigma / sqrt(n), Kenney & Keeping 1962).
-        let n_base = base_values.iter().filter(|v| !v.is_nan()).count().max(1) as f64;
-        let n_incident = y[windows.incident.clone()]
-            .iter()
-            .filter(|v| !v.is_nan())
-            .count()
-            .max(1) as f64;
-        // A single point is its own median: its error is one sigma.
-        let factor = |n: f64| {
-            if n <= 1.0 {
-                1.0
-            } else {
-                std::f64::consts::FRAC_PI_2
-            }
-        };
-        let standard_error =
-            base.scale * (factor(n_base) / n_base + factor(n_incident) / n_incident).sqrt();
-        (
-            incident_level,
-            (incident_level - base.center) / standard_error.max(f64::MIN_POSITIVE),
-        )
-    } else {
-        let observed = median(&y[tail_start..windows.incident.end]).unwrap_or(f64::NAN);
-        (observed, base.z(observed))
-    };
-    let (status, reason) = judge(
-        metric.thresholds.as_ref().and_then(|t| t.red),
-        metric.thresholds.as_ref().and_then(|t| t.amber),
-        metric.good,
-        observed,
-        z_now,
-        settings,
-    );
-    answer.status = status;
-    answer.reason = reason;
-    answer.change = Some(Change {
-        baseline: base.center,
-        observed,
-        relative: relative(base.center, observed),
-        sigma: z_now,
-    });
-    answer.windows = Some(windows.clone());
+    let (status, observed) = (judged.status, change.observed);
     if observed.is_nan() {
         return answer;
     }
@@ -876,7 +801,7 @@ fn explain_raw<'a>(
     let target_direction = if bad != 0.0 {
         bad
     } else if !calm {
-        (observed - base.center).signum()
+        (observed - change.baseline).signum()
     } else {
         excursion.direction()
     };
@@ -1425,89 +1350,6 @@ fn effect_on_target(
     stack.pop();
     memo.insert(m, total);
     total
-}
-
-/// Applies the practical-significance floor to a baseline's scale.
-fn floored(mut base: RobustBaseline, settings: &Settings) -> RobustBaseline {
-    base.scale = base
-        .scale
-        .max(base.center.abs() * settings.min_relative_move);
-    base
-}
-
-fn relative(baseline: f64, observed: f64) -> f64 {
-    if baseline == 0.0 {
-        f64::NAN
-    } else {
-        (observed - baseline) / baseline.abs()
-    }
-}
-
-/// Status from thresholds when the metric has them, else from the robust z.
-fn judge(
-    red: Option<Bound>,
-    amber: Option<Bound>,
-    good: Option<Good>,
-    observed: f64,
-    z: f64,
-    settings: &Settings,
-) -> (Status, String) {
-    if observed.is_nan() {
-        return (Status::Unknown, "no recent data".to_string());
-    }
-    let hit = |b: Bound| match b {
-        Bound::Below(v) => (observed < v).then(|| format!("below {v}")),
-        Bound::Above(v) => (observed > v).then(|| format!("above {v}")),
-    };
-    if red.is_some() || amber.is_some() {
-        if let Some(why) = red.and_then(hit) {
-            return (Status::Red, format!("red: {why}"));
-        }
-        if let Some(why) = amber.and_then(hit) {
-            return (Status::Amber, format!("amber: {why}"));
-        }
-        return (Status::Green, "within its thresholds".to_string());
-    }
-    let bad = match good {
-        Some(Good::Higher) => -z,
-        Some(Good::Lower) => z,
-        None => z.abs(),
-    };
-    if bad >= settings.z_red {
-        (
-            Status::Red,
-            format!("red: {z:+.1} sigma against its baseline"),
-        )
-    } else if bad >= settings.z_amber {
-        (
-            Status::Amber,
-            format!("amber: {z:+.1} sigma against its baseline"),
-        )
-    } else {
-        (
-            Status::Green,
-            format!("no significant move in its bad direction ({z:+.1} sigma)"),
-        )
-    }
-}
-
-/// Incident = from the most likely change in mean within the search range to
-/// `at`; baseline = the stretch before it.
-fn find_windows(y: &[f64], at: usize, settings: &Settings) -> Windows {
-    let end = at + 1;
-    let lo = end.saturating_sub(settings.search + settings.baseline);
-    let earliest = end.saturating_sub(settings.search).saturating_sub(lo);
-    let region = &y[lo..end];
-    let start = match mean_shift_after(region, settings.min_segment, earliest) {
-        Some(shift) if shift.statistic >= 3.0 => lo + shift.index,
-        // No clear start: judge the last few points against what came before.
-        _ => end.saturating_sub(settings.min_segment.max(5)),
-    };
-    Windows {
-        baseline: start.saturating_sub(settings.baseline).max(lo.min(start))..start,
-        incident: start..end,
-        periods: false,
-    }
 }
 
 /// Where a metric's own change began, if one clearly stands out.

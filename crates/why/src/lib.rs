@@ -50,6 +50,8 @@ pub mod baselines;
 mod beyond;
 mod engine;
 mod path;
+mod status;
 
 pub use beyond::{SuspectedEdge, explain_beyond};
 pub use engine::{Cause, Change, Explanation, Settings, Status, Windows, explain};
+pub use status::{Judgement, judge_at, level_now, statuses};

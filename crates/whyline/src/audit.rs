@@ -6,7 +6,6 @@ use whyline_audit::{Audit, Settings, audit};
 use whyline_catalog::{Catalog, Checked};
 use whyline_map::{Assessed, Verdict};
 use whyline_series::{Grid, format_time};
-use whyline_why::Settings as WhySettings;
 
 use crate::cli::{AuditArgs, AuditFormat};
 use crate::{Outcome, common};
@@ -35,10 +34,7 @@ pub(crate) fn audit_of(catalog: &Catalog, data: &whyline_sources::DataSet, grid:
     let by_metric = common::by_metric(catalog, data);
     let series = |m: usize| by_metric.get(&m).copied();
     let settings = Settings {
-        why: WhySettings {
-            step_ms: grid.step,
-            ..WhySettings::default()
-        },
+        why: crate::why::settings_for(grid),
         ..Settings::default()
     };
     audit(
@@ -104,6 +100,7 @@ pub(crate) fn json(catalog: &Catalog, report: &Audit, grid: &Grid) -> serde_json
             "reasons": a.reasons,
             "red_episodes": a.red_episodes(),
             "explained_episodes": a.explained_episodes(),
+            "amber_episodes": a.amber_episodes.len(),
             "duplicate_of": a.duplicate_of.map(id),
             "flat": a.flat,
             "dead": a.dead,
@@ -151,7 +148,7 @@ fn markdown(catalog: &Catalog, report: &Audit, grid: &Grid) -> String {
     }
     let _ = writeln!(
         out,
-        "| Metric | Layer | Owner | Verdict | Red | Explained | Notes |\n|---|---|---|---|---|---|---|"
+        "| Metric | Layer | Owner | Verdict | Red | Explained | Amber | Notes |\n|---|---|---|---|---|---|---|---|"
     );
     let mut order: Vec<usize> = (0..report.metrics.len()).collect();
     order.sort_by_key(|&i| (catalog.metrics[i].layer, i));
@@ -169,13 +166,14 @@ fn markdown(catalog: &Catalog, report: &Audit, grid: &Grid) -> String {
         }
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
             id(a.metric),
             catalog.metrics[a.metric].layer.as_str(),
             owner(a.metric),
             a.verdict.as_str(),
             a.red_episodes(),
             a.explained_episodes(),
+            a.amber_episodes.len(),
             notes.join(", ")
         );
     }

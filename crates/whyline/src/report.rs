@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use whyline_catalog::{Bound, Catalog, Checked, Layer};
 use whyline_map::MetricGraph;
 use whyline_series::{Grid, format_time};
-use whyline_why::{Explanation, Settings, Status, explain};
+use whyline_why::{Explanation, Status, explain};
 
 use crate::cli::{Audience, ReportArgs, ReportFormat};
 use crate::output::write_file;
@@ -54,10 +54,7 @@ fn render(args: &ReportArgs, checked: &Checked) -> Result<(), Outcome> {
     let graph = MetricGraph::new(catalog);
     let by_metric = common::by_metric(catalog, &data);
     let series = |m: usize| by_metric.get(&m).copied();
-    let settings = Settings {
-        step_ms: grid.step,
-        ..Settings::default()
-    };
+    let settings = crate::why::settings_for(grid);
     let shown = |layer: Layer| match args.audience {
         Audience::Leadership => layer == Layer::Business,
         Audience::Manager => layer != Layer::System,

@@ -353,27 +353,10 @@ pub(crate) fn analyse<'a>(
     }
 }
 
-/// The engine's settings for data on `grid`: seasonality where the history
-/// can show it, a weekly profile (which also holds the daily one) from three
-/// weeks of data on, else a daily one.
+/// The engine's settings for data on `grid`, the same for every command
+/// ([`Settings::for_grid`]).
 pub(crate) fn settings_for(grid: Grid) -> Settings {
-    let day = 86_400_000;
-    let week = 7 * day;
-    let span = grid.len as i64 * grid.step;
-    let season_ms = if span >= 3 * week { week } else { day };
-    // The incident may have started up to two hours before the asked time,
-    // against up to four hours of baseline (the defaults' 120 and 240 points
-    // on minute data); on a finer grid the same spans hold more points.
-    let defaults = Settings::default();
-    let points = |ms: i64| (ms / grid.step.max(1)) as usize;
-    Settings {
-        step_ms: grid.step,
-        season: (season_ms % grid.step == 0 && grid.step < day)
-            .then(|| (season_ms / grid.step) as usize),
-        search: defaults.search.max(points(2 * 3_600_000)),
-        baseline: defaults.baseline.max(points(4 * 3_600_000)),
-        ..defaults
-    }
+    Settings::for_grid(grid.step, grid.len)
 }
 
 /// Runs the command.
