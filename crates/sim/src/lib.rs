@@ -12,6 +12,10 @@
 //! system) with services and teams; [`Model::from_catalog`] takes the user's
 //! own catalog. Architecture invariant: pure; the binary writes the files.
 
+mod call_graph;
+
+pub use call_graph::{CallGraphMap, FIVE_MINUTE_DAY, Measure, call_graph_map};
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -291,8 +295,16 @@ impl Model {
             .zip(signal)
             .map(|(node, s)| {
                 let (lo, hi) = node.bounds;
+                // A value at its bound is the bound exactly (not 99.99999...%).
+                let snap = |v: f64, bound: f64| {
+                    if bound.is_finite() && (v - bound).abs() <= 1e-9 * bound.abs().max(1.0) {
+                        bound
+                    } else {
+                        v
+                    }
+                };
                 s.into_iter()
-                    .map(|v| (node.level + node.scale * v).clamp(lo, hi))
+                    .map(|v| snap(snap((node.level + node.scale * v).clamp(lo, hi), lo), hi))
                     .collect()
             })
             .collect()
