@@ -113,8 +113,12 @@ pub struct Node {
     /// Amplitude of its daily cycle (roots only).
     pub seasonal: f64,
     /// The values it can take (a ratio stays in 0..=1, a percentage in
-    /// 0..=100, a count or a latency at or above 0): outputs are clamped.
+    /// 0..=100): outputs are clamped.
     pub bounds: (f64, f64),
+    /// The value it sits at while nothing fails (an availability at 100%):
+    /// its own term shows only past it (rare dips), and its drivers add their
+    /// departures from their own pinned value (failures add up through calls).
+    pub pinned: Option<f64>,
 }
 
 /// A structural causal model over metrics.
@@ -204,6 +208,7 @@ impl Model {
                     0.0
                 },
                 bounds: bounds_of(m.unit.as_deref()),
+                pinned: None,
             });
         }
         damp_feedback(&mut nodes);
@@ -231,6 +236,16 @@ impl Model {
         }
         out.retain(|&n| n != target);
         out
+    }
+
+    /// The standardised signal at which node `i` shows its pinned value.
+    fn pin_signal(&self, i: usize, pin: f64) -> f64 {
+        let node = &self.nodes[i];
+        if node.scale > 0.0 {
+            (pin - node.level) / node.scale
+        } else {
+            0.0
+        }
     }
 
     /// Simulates `points` steps, returning one series per node (in units).
@@ -264,19 +279,26 @@ impl Model {
                             + phase[i])
                             .sin();
                 }
+                for f in faults.iter().filter(|f| f.node == i && t >= f.start) {
+                    s += f.size * f.kind.profile(t - f.start);
+                }
+                if let Some(pin) = node.pinned {
+                    s = s.min(self.pin_signal(i, pin));
+                }
                 for e in &node.parents {
-                    let p = if t >= e.lag {
+                    let mut p = if t >= e.lag {
                         signal[e.from][t - e.lag]
                     } else {
                         0.0
                     };
+                    let parent = &self.nodes[e.from];
+                    if let Some(pin) = parent.pinned {
+                        p -= self.pin_signal(e.from, pin);
+                    }
                     s += e.weight * e.sign * p;
                     if e.saturating {
                         s += e.sign * 0.6 * (p - 1.5).max(0.0).powi(2);
                     }
-                }
-                for f in faults.iter().filter(|f| f.node == i && t >= f.start) {
-                    s += f.size * f.kind.profile(t - f.start);
                 }
                 // A bounded metric stops at its bound, and what it drives sees
                 // the value it took, not the one it could not take.
@@ -513,6 +535,7 @@ pub fn random_map(
             noise: 1.0,
             seasonal: rng.random_range(0.0..0.8),
             bounds: (f64::NEG_INFINITY, f64::INFINITY),
+            pinned: None,
         });
     }
     let add_layer = |nodes: &mut Vec<Node>,
@@ -583,6 +606,7 @@ pub fn random_map(
                 noise: 0.35,
                 seasonal: 0.0,
                 bounds: (f64::NEG_INFINITY, f64::INFINITY),
+                pinned: None,
             });
         }
     };

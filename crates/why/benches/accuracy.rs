@@ -242,6 +242,35 @@ fn call_graph_suite(cases: usize, seed0: u64) {
         elapsed += started.elapsed();
         let service = |m: usize| map.service_of[index[m]];
         ours.push(order.iter().position(|&m| service(m) == root));
+        if std::env::var_os("WHYLINE_DEBUG").is_some()
+            && order.first().is_none_or(|&m| service(m) != root)
+        {
+            let (_, answer) = answer_order(&catalog, &series, asked, at, &settings);
+            eprintln!(
+                "call-graph miss seed {seed} {measure:?} {kind:?} root svc{root} size {size:.1}: {:?} {} -> {:?}",
+                answer.status,
+                answer.reason,
+                answer
+                    .causes
+                    .iter()
+                    .take(4)
+                    .map(|c| format!(
+                        "{} ev {:.2} expl {:.2} cons {}",
+                        catalog.metrics[c.metric].id, c.evidence, c.explained, c.consistent
+                    ))
+                    .collect::<Vec<_>>()
+            );
+            eprintln!(
+                "    unexplained {:.2} shares {:?}",
+                answer.unexplained,
+                answer
+                    .shares
+                    .iter()
+                    .filter(|((a, _), _)| *a == asked)
+                    .map(|((_, d), v)| (catalog.metrics[*d].id.as_str(), *v))
+                    .collect::<Vec<_>>()
+            );
+        }
         // The traversal on the same data: one node per service, its metric
         // of the asked kind; a node's causal parents are its callees.
         let per_service: Vec<Option<&[f64]>> = (0..map.services)

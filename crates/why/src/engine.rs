@@ -320,6 +320,11 @@ impl Pointwise {
     /// `floor` bounds the tails' scale from below (a practical-significance
     /// floor from the metric's level; a residual's own level is about 0).
     fn measure(x: &[f64], baseline: &Range<usize>, incident: &Range<usize>, floor: f64) -> Self {
+        // Departures under the practical-significance floor are no move at
+        // all: against a pinned reference (an availability at 100%, a
+        // residual that is constant in normal times) any tiny departure
+        // would otherwise beat every normal point.
+        let negligible = floor;
         let end = incident.end.min(x.len());
         let reference_end = if baseline.len() > 2 * PRE_POINTS {
             baseline.end - PRE_POINTS
@@ -363,8 +368,9 @@ impl Pointwise {
             scored
                 .iter()
                 .map(|v| {
-                    if v.is_finite() {
-                        tail.surprise_deviation(direction * (v - center))
+                    let deviation = direction * (v - center);
+                    if v.is_finite() && deviation >= negligible {
+                        tail.surprise_deviation(deviation)
                     } else {
                         0.0
                     }
@@ -645,6 +651,11 @@ impl Focus {
             .max(0.0)
     }
 }
+
+/// Fewest baseline points off its usual value for a driver's response to be
+/// fitted on the baseline alone: ten points fix a slope to about a third of
+/// its size in noise (1/sqrt(10)); fewer, and the incident is fitted too.
+const PINNED_POINTS: usize = 10;
 
 fn lag_points(lag_ms: u64, step_ms: i64) -> usize {
     ((lag_ms as f64) / (step_ms.max(1) as f64)).round() as usize
@@ -1429,6 +1440,7 @@ fn gather<'a>(
 
     // Regression on the drivers, each shifted by its declared lag.
     let mut drivers: Vec<(usize, Vec<f64>)> = Vec::new();
+    let mut pinned = false;
     for (d, edge) in graph.driver_edges(catalog, m) {
         let Some(p) = series(d) else { continue };
         let lag = lag_points(edge.lag.as_millis(), settings.step_ms) as isize;
@@ -1451,20 +1463,30 @@ fn gather<'a>(
                 *v = usual;
             }
         }
-        // A driver flat through the baseline carries no information to fit.
-        let flat = RobustBaseline::fit(&shifted[fit_range.clone()]).is_none_or(|b| {
-            let (lo, hi) = shifted[fit_range.clone()]
+        // A driver pinned through the baseline (an availability at 100%, a
+        // counter at 0) shows its response only where it leaves its usual
+        // value: too few such points and the response is fitted with the
+        // incident included, where it moved. One flat there too carries nothing.
+        let usual = median(&shifted[fit_range.clone()]).unwrap_or(f64::NAN);
+        let off_usual = |r: Range<usize>| {
+            shifted[r]
                 .iter()
-                .filter(|v| !v.is_nan())
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                    (lo.min(*v), hi.max(*v))
-                });
-            hi - lo <= 1e-12 * (1.0 + b.center.abs())
-        });
-        if !flat {
-            drivers.push((d, shifted));
+                .filter(|v| (*v - usual).abs() > 1e-9 * (1.0 + usual.abs()))
+                .count()
+        };
+        if off_usual(fit_range.clone()) < PINNED_POINTS {
+            if off_usual(incident.clone()) == 0 {
+                continue;
+            }
+            pinned = true;
         }
+        drivers.push((d, shifted));
     }
+    let fit_range = if pinned && !windows.periods {
+        fit_range.start..incident.end
+    } else {
+        fit_range
+    };
     let mut residual = None;
     let mut shares = HashMap::new();
     let mut explained = 0.0;
