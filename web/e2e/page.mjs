@@ -3,6 +3,9 @@
 //   node web/e2e/page.mjs why URL ROOT SCREENSHOT
 //     loads the page, finds the red business metric on the map, clicks it,
 //     and checks the why path reaches ROOT with one plot per metric on it.
+//   node web/e2e/page.mjs lead URL METRIC LEAD
+//     clicks METRIC, whose map ends at itself, and checks the page names the
+//     data's lead LEAD and highlights the lead's path on the map.
 //   node web/e2e/page.mjs big URL SCREENSHOT
 //     loads a large map and checks it is drawn, searchable and clickable in time.
 //   node web/e2e/page.mjs token URL TOKEN
@@ -137,6 +140,17 @@ try {
     const hidden = await page.evaluate(() => window.whyline.cy.$('node.filtered-out').length);
     const others = catalog.metrics.filter((m) => m.owner !== team).length;
     if (hidden !== others) fail('the team filter hid ' + hidden + ' metrics, expected ' + others);
+  } else if (mode === 'lead') {
+    const [metric, lead] = rest;
+    await clickNode(metric);
+    await page.waitForSelector('#detail[data-ready="' + metric + '"]', { timeout: 20000 });
+    const text = await page.$eval('#detail', (d) => d.textContent);
+    if (!text.includes('The map ends at ' + metric)) fail('the map does not end at ' + metric + ': ' + text.slice(0, 300));
+    const named = await page.$eval('#why-lead strong', (s) => s.textContent).catch(() => null);
+    if (named !== lead) fail('the lead shown is ' + named + ', not ' + lead);
+    const highlighted = await page.evaluate(() => window.whyline.cy.$('node.on-path').map((n) => n.id()));
+    if (!highlighted.includes(lead)) fail('the lead ' + lead + ' is not highlighted: ' + highlighted);
+    result.lead = named;
   } else if (mode === 'big') {
     const [screenshot] = rest;
     const nodes = await page.evaluate(() => window.whyline.cy.nodes().length);

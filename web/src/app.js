@@ -370,8 +370,8 @@
     let path = [id];
     let root = null;
     const top = why.causes[0];
-    if (!['red', 'amber'].includes(why.status)) {
-      parts.push(el('p', {}, 'Not red: nothing to explain.'));
+    if (!['red', 'amber'].includes(why.status) && !top) {
+      parts.push(el('p', {}, 'Not red, and nothing below it moved beyond its normal noise: nothing to explain.'));
     } else if (!top) {
       parts.push(el('p', { class: 'owed' }, 'No cause could be analysed: see what is missing below.'));
     } else if (top.metric === id) {
@@ -380,6 +380,15 @@
         'The map ends at ' + id + ': ' + (drivers ? 'none of its ' + drivers + ' drivers explains' : 'it has no mapped drivers, so nothing explains') +
         ' the move (unexplained ' + Math.round(why.unexplained * 100) + '%). Mapping work owed by ' + owner(id) + '.'));
       root = id;
+      if (why.lead) {
+        // The data's lead (cli.md, `lead`): where to look first, through an
+        // edge the catalog does not have; never the answer itself.
+        path = why.lead.path;
+        root = why.lead.metric;
+        parts.push(el('p', { class: 'lead', id: 'why-lead' }, 'Lead, suggested by the data (not in the map): ',
+          el('strong', {}, why.lead.metric), ' via ', why.lead.path.join(' ← '),
+          ' (owner ', owner(why.lead.metric), ')'));
+      }
     } else {
       path = top.path;
       root = top.metric;

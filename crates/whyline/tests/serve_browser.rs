@@ -114,6 +114,42 @@ fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
     assert!(shot.is_file());
 }
 
+/// Issue #11: the page shows the lead too. With revenue's conversion edge
+/// left out of the map, the map ends at revenue; the data's lead (through the
+/// checkout latency) reaches the injected CPU fault, and the page names it.
+#[test]
+fn the_page_names_the_datas_lead_where_the_map_ends_at_the_asked_metric() {
+    let Some(chromium) = tools() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let metrics = serve_support::copy_example(dir.path());
+    let business = metrics.join("business.yaml");
+    let text = std::fs::read_to_string(&business).expect("business.yaml");
+    let edge = "      - metric: conversion_rate\n        effect: increases\n        why: Fewer completed checkouts mean fewer orders\n";
+    assert!(text.contains(edge), "the example's revenue edge moved");
+    std::fs::write(&business, text.replace(edge, "")).expect("write");
+    let data = serve_support::shop_data(dir.path());
+    let server = Server::start(
+        &[
+            "--catalog",
+            metrics.to_str().expect("utf-8"),
+            "--data",
+            data.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    server.wait_ready();
+    let result = drive(
+        &chromium,
+        &[
+            "lead",
+            &format!("{}/", server.base),
+            "revenue",
+            "checkout_cpu_utilization",
+        ],
+    );
+    assert_eq!(result["lead"], "checkout_cpu_utilization");
+}
+
 #[test]
 fn a_map_of_2000_metrics_stays_usable() {
     let Some(chromium) = tools() else { return };
