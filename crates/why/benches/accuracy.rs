@@ -85,9 +85,9 @@ fn rank_of(scores: &[(String, f64)], truth: &str) -> Option<usize> {
     sorted.iter().position(|(id, _)| id == truth)
 }
 
-/// The answer's metrics in the order a reader meets them (the CLI contract):
-/// the lead first when the map ends at the asked metric and the data suggests
-/// a driver, then the causes. Also the answer itself.
+/// The answer's metrics in the order a reader meets them (the CLI contract,
+/// [`whyline_why::ask`]: the lead's end first when the map ends at the asked
+/// metric and the data suggests a driver, then the causes), and the answer.
 fn answer_order<'a>(
     catalog: &Catalog,
     series: &dyn Fn(usize) -> Option<&'a [f64]>,
@@ -95,36 +95,19 @@ fn answer_order<'a>(
     at: usize,
     settings: &Settings,
 ) -> (Vec<usize>, Explanation) {
-    let everyone: Vec<usize> = (0..catalog.metrics.len()).collect();
-    let (answer, suspected) = whyline_why::explain_beyond(
+    let graph = MetricGraph::new(catalog);
+    // Every series is at hand: nothing more to read.
+    let answer = whyline_why::ask::answer(
         catalog,
+        &graph,
         series,
         target,
         Some(at),
         None,
         settings,
-        &everyone,
-        3,
+        &|_| None,
     );
-    let lead = (answer.causes.first().map(|c| c.metric) == Some(target))
-        .then(|| {
-            answer.causes.iter().skip(1).find(|c| {
-                suspected
-                    .iter()
-                    .any(|x| x.to == target && c.path.get(1) == Some(&x.from))
-            })
-        })
-        .flatten()
-        .map(|c| c.metric);
-    let mut order: Vec<usize> = lead.into_iter().collect();
-    order.extend(
-        answer
-            .causes
-            .iter()
-            .map(|c| c.metric)
-            .filter(|m| Some(*m) != lead),
-    );
-    (order, answer)
+    (answer.order(), answer.explanation)
 }
 
 /// Calm windows: asked where nothing was injected, is the answer red, and

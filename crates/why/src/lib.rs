@@ -46,6 +46,7 @@
 //! engine reads only the metrics upstream of the target (cost grows with the
 //! explored subgraph, not the catalog).
 
+pub mod ask;
 pub mod baselines;
 mod beyond;
 mod engine;

@@ -6,9 +6,7 @@ use whyline_catalog::{Catalog, Checked};
 use whyline_map::MetricGraph;
 use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time};
 use whyline_sources::{DataSet, Missing, Options, Quiet, fetch};
-use whyline_why::{
-    Change, Explanation, Settings, Status, SuspectedEdge, Windows, explain, explain_beyond,
-};
+use whyline_why::{Change, Explanation, Settings, Status, SuspectedEdge, Windows};
 
 use crate::Outcome;
 use crate::cli::{DataFormat, WhyArgs};
@@ -48,6 +46,8 @@ pub(crate) struct Answer {
     pub(crate) missing: Vec<Missing>,
     /// Edges not in the catalog that the answer followed.
     pub(crate) suspected: Vec<SuspectedEdge>,
+    /// The data's lead where the map ends at the asked metric.
+    pub(crate) lead: Option<Vec<usize>>,
 }
 
 /// Why a question could not be answered.
@@ -205,7 +205,7 @@ pub(crate) fn ask_sources(
             &Quiet,
         ))
     };
-    let (explanation, suspected) = analyse(
+    let answered = analyse(
         catalog,
         graph,
         question,
@@ -215,16 +215,17 @@ pub(crate) fn ask_sources(
         &more,
     )?;
     Ok(Answer {
-        explanation,
+        explanation: answered.explanation,
         grid,
         missing: data.missing,
-        suspected,
+        suspected: answered.suspected,
+        lead: answered.lead,
     })
 }
 
-/// Runs the engine over series already read on `grid`, following edges the
-/// data suggests when the walk stops short. `more` reads metrics `series`
-/// does not have (`None` when `series` already holds every metric).
+/// Runs the engine over series already read on `grid` ([`whyline_why::ask`]:
+/// the policy lives there). `more` reads metrics `series` does not have
+/// (`None` when `series` already holds every metric).
 pub(crate) fn analyse<'a>(
     catalog: &Catalog,
     graph: &MetricGraph,
@@ -233,7 +234,7 @@ pub(crate) fn analyse<'a>(
     missing: &[Missing],
     series: &dyn Fn(usize) -> Option<&'a [f64]>,
     more: &dyn Fn(&[String]) -> Option<DataSet>,
-) -> Result<(Explanation, Vec<SuspectedEdge>), AskError> {
+) -> Result<whyline_why::ask::Answer, AskError> {
     let target = question.target;
     let metric = &catalog.metrics[target].id;
     if series(target).is_none() {
@@ -272,85 +273,33 @@ pub(crate) fn analyse<'a>(
         }
     }
     let at_index = at_index.or_else(|| windows.as_ref().map(|w| w.incident.end - 1));
-    let settings = settings_for(grid);
-    let explanation = explain(
+    // The suspects, read on the same grid (another grid gives nothing to compare with).
+    let read = |suspects: &[usize]| {
+        let ids: Vec<String> = suspects
+            .iter()
+            .map(|&m| catalog.metrics[m].id.clone())
+            .collect();
+        let fetched = more(&ids)?;
+        if fetched.grid != Some(grid) {
+            return Some(std::collections::HashMap::new());
+        }
+        Some(
+            crate::common::by_metric(catalog, &fetched)
+                .into_iter()
+                .map(|(m, x)| (m, x.to_vec()))
+                .collect(),
+        )
+    };
+    Ok(whyline_why::ask::answer(
         catalog,
         graph,
         series,
         target,
         at_index,
-        windows.clone(),
-        &settings,
-    );
-    // Where the walk stops short of a root (a metric its mapped drivers do not
-    // explain, other than the asked one), read the plausible unmapped drivers
-    // too and let the engine follow an edge the data suggests.
-    let stop = explanation.causes.first().map(|c| c.metric);
-    let stops_short = matches!(explanation.status, Status::Red | Status::Amber)
-        && stop.is_some_and(|m| {
-            m == target || {
-                graph
-                    .drivers_of(m)
-                    .map(|d| explanation.shares.get(&(m, d)).copied().unwrap_or(0.0))
-                    .sum::<f64>()
-                    < 0.5
-            }
-        });
-    let Some(stop) = stop.filter(|_| stops_short) else {
-        return Ok((explanation, Vec::new()));
-    };
-    let explored = graph.upstream(target);
-    // Metrics already explored or downstream of the asked one are no suspects
-    // (a mask: this scans the whole catalog once per question).
-    let mut taken = vec![false; catalog.metrics.len()];
-    for m in explored.iter().chain(&graph.downstream(target)) {
-        taken[*m] = true;
-    }
-    let services: std::collections::HashSet<&str> = explored
-        .iter()
-        .filter_map(|&m| catalog.metrics[m].service.as_deref())
-        .collect();
-    let large = catalog.metrics.len() > 5_000;
-    let extra: Vec<String> = (0..catalog.metrics.len())
-        .filter(|&m| !taken[m] && catalog.metrics[m].layer > catalog.metrics[stop].layer)
-        .filter(|&m| {
-            !large
-                || catalog.metrics[m]
-                    .service
-                    .as_deref()
-                    .is_some_and(|s| services.contains(&s))
-        })
-        .map(|m| catalog.metrics[m].id.clone())
-        .collect();
-    if extra.is_empty() {
-        return Ok((explanation, Vec::new()));
-    }
-    let fetched = more(&extra);
-    if fetched.as_ref().is_some_and(|d| d.grid != Some(grid)) {
-        // Read on another grid (or not at all): nothing to compare with.
-        return Ok((explanation, Vec::new()));
-    }
-    let extra_series = fetched
-        .as_ref()
-        .map(|d| crate::common::by_metric(catalog, d))
-        .unwrap_or_default();
-    let series_all = |m: usize| series(m).or_else(|| extra_series.get(&m).copied());
-    let suspects: Vec<usize> = extra.iter().filter_map(|id| catalog.index_of(id)).collect();
-    let (beyond, suspected) = explain_beyond(
-        catalog,
-        &series_all,
-        target,
-        at_index,
         windows,
-        &settings,
-        &suspects,
-        3,
-    );
-    if suspected.is_empty() {
-        Ok((explanation, Vec::new()))
-    } else {
-        Ok((beyond, suspected))
-    }
+        &settings_for(grid),
+        &read,
+    ))
 }
 
 /// The engine's settings for data on `grid`, the same for every command
@@ -380,33 +329,6 @@ pub(crate) fn run(args: &WhyArgs, checked: &Checked) -> Outcome {
             }
             Outcome::Ok
         }
-    }
-}
-
-/// The data-suggested lead when the map ends at the asked metric: the path
-/// from it through the unmapped edge(s) and on down the written map
-/// (`../shared/spec/cli.md`, `lead`). `None` when the map does not end there
-/// or the data suggests nothing.
-pub(crate) fn lead(a: &Answer) -> Option<Vec<usize>> {
-    let e = &a.explanation;
-    let map_ends = e.causes.first().is_some_and(|c| c.metric == e.target);
-    if !map_ends || a.suspected.is_empty() {
-        return None;
-    }
-    // The deepest ranked cause reached through a suggested edge into the asked metric.
-    let through = e.causes.iter().skip(1).find(|c| {
-        c.path.len() >= 2
-            && a.suspected
-                .iter()
-                .any(|x| x.to == e.target && c.path.get(1) == Some(&x.from))
-    });
-    match through {
-        Some(c) => Some(c.path.clone()),
-        None => a
-            .suspected
-            .iter()
-            .find(|x| x.to == e.target)
-            .map(|x| vec![e.target, x.from]),
     }
 }
 
@@ -443,7 +365,7 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             "consistent": c.consistent,
             "change": change_json(&c.change),
         })).collect::<Vec<_>>(),
-        "lead": lead(a).map(|path| serde_json::json!({
+        "lead": a.lead.as_ref().map(|path| serde_json::json!({
             "metric": path.last().map(|m| id(*m)),
             "unmapped_edges": path.windows(2).filter(|w| a.suspected.iter().any(|x| x.to == w[0] && x.from == w[1])).map(|w| serde_json::json!({"from": id(w[1]), "to": id(w[0])})).collect::<Vec<_>>(),
             "path": path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
@@ -644,7 +566,7 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
             );
         }
         // Where the lead goes once the map takes over again below it.
-        if let Some(path) = lead(a).filter(|p| p.len() > 2) {
+        if let Some(path) = a.lead.as_ref().filter(|p| p.len() > 2) {
             let end = path[path.len() - 1];
             let _ = writeln!(
                 out,

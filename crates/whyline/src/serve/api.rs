@@ -358,7 +358,7 @@ fn over_snapshot(snapshot: &Snapshot, question: &Question) -> Result<Value, ApiE
     let series = |m: usize| by_metric.get(&m).copied();
     // The snapshot holds every metric: nothing more to read.
     let more = |_: &[String]| None;
-    let (explanation, suspected) = why::analyse(
+    let answered = why::analyse(
         catalog,
         &snapshot.loaded.graph,
         question,
@@ -370,10 +370,11 @@ fn over_snapshot(snapshot: &Snapshot, question: &Question) -> Result<Value, ApiE
     Ok(why::json(
         catalog,
         &why::Answer {
-            explanation,
+            explanation: answered.explanation,
             grid,
             missing: snapshot.data.missing.clone(),
-            suspected,
+            suspected: answered.suspected,
+            lead: answered.lead,
         },
     ))
 }
