@@ -228,7 +228,15 @@ pub fn audit<'a>(
         }
         let red = episodes.len();
         let explained = episodes.iter().filter(|e| e.explained).count();
-        if red > 0 {
+        let system = metric.layer == whyline_catalog::Layer::System;
+        if red > 0 && system {
+            // A system signal is a root by design: its episodes are not
+            // "unexplained" (the review and the audit say the same).
+            reasons.push(format!(
+                "red {red} time{} (a system signal: explanations end here)",
+                if red == 1 { "" } else { "s" }
+            ));
+        } else if red > 0 {
             reasons.push(format!(
                 "red {red} time{}, explained {explained}",
                 if red == 1 { "" } else { "s" }

@@ -63,7 +63,7 @@ pub(crate) fn review_of(
         grid.step,
         &whyline_edges::Settings::default(),
     );
-    review_markdown(catalog, report, &grid, &edges)
+    review_markdown(catalog, report, &grid, &edges, &data.missing)
 }
 
 /// Runs `audit`.
@@ -78,7 +78,9 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
             Ok(text) => println!("{text}"),
             Err(e) => eprintln!("error: cannot encode JSON: {e}"),
         },
-        AuditFormat::Md | AuditFormat::Human => print!("{}", markdown(catalog, &report, &grid)),
+        AuditFormat::Md | AuditFormat::Human => {
+            print!("{}", markdown(catalog, &report, &grid, &data.missing))
+        }
     }
     common::report_missing(&data);
     if report.metrics.iter().any(|a| !a.verdict.is_keep()) {
@@ -115,7 +117,12 @@ pub(crate) fn json(catalog: &Catalog, report: &Audit, grid: &Grid) -> serde_json
     })
 }
 
-fn markdown(catalog: &Catalog, report: &Audit, grid: &Grid) -> String {
+fn markdown(
+    catalog: &Catalog,
+    report: &Audit,
+    grid: &Grid,
+    missing: &[whyline_sources::Missing],
+) -> String {
     let mut out = String::new();
     let id = |m: usize| catalog.metrics[m].id.as_str();
     let owner = |m: usize| catalog.metrics[m].owner.as_deref().unwrap_or("no owner");
@@ -135,14 +142,16 @@ fn markdown(catalog: &Catalog, report: &Audit, grid: &Grid) -> String {
                 .sum();
             let _ = writeln!(
                 out,
-                "**Explainability coverage: {:.0}%** of the business metrics' {red} red episodes were explained by the map.\n",
-                c * 100.0
+                "**Explainability coverage: {:.0}%** of the business metrics' {red} red episodes were explained by the map{}.\n",
+                c * 100.0,
+                unread_business(catalog, missing)
             );
         }
         None => {
             let _ = writeln!(
                 out,
-                "**Explainability coverage: n/a**: no business metric went red in the period.\n"
+                "**Explainability coverage: n/a**: no business metric went red in the period{}.\n",
+                unread_business(catalog, missing)
             );
         }
     }
@@ -236,6 +245,44 @@ fn markdown(catalog: &Catalog, report: &Audit, grid: &Grid) -> String {
             );
         }
     }
+    out.push_str(&unread_section(missing));
+    out
+}
+
+/// What the coverage leaves out: the business metrics that could not be read.
+fn unread_business(catalog: &Catalog, missing: &[whyline_sources::Missing]) -> String {
+    let mut unread: Vec<&str> = missing
+        .iter()
+        .filter(|m| {
+            catalog
+                .index_of(&m.metric)
+                .is_some_and(|i| catalog.metrics[i].layer == whyline_catalog::Layer::Business)
+        })
+        .map(|m| m.metric.as_str())
+        .collect();
+    unread.sort_unstable();
+    unread.dedup();
+    if unread.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (not counted: {} business metric{} could not be read: `{}`)",
+            unread.len(),
+            if unread.len() == 1 { "" } else { "s" },
+            unread.join("`, `")
+        )
+    }
+}
+
+/// The document's section on what could not be read (empty when all was).
+fn unread_section(missing: &[whyline_sources::Missing]) -> String {
+    if missing.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n## Could not be read\n\n");
+    for m in missing {
+        let _ = writeln!(out, "- {m}");
+    }
     out
 }
 
@@ -256,6 +303,7 @@ pub(crate) fn review_markdown(
     report: &Audit,
     grid: &Grid,
     edges: &whyline_edges::Report,
+    missing: &[whyline_sources::Missing],
 ) -> String {
     use whyline_catalog::Layer;
     let id = |m: usize| catalog.metrics[m].id.as_str();
@@ -275,12 +323,22 @@ pub(crate) fn review_markdown(
         format_time(grid.start),
         format_time(grid.range().end)
     );
-    if let Some(c) = report.coverage {
-        let _ = writeln!(
-            out,
-            "Explainability coverage this period: **{:.0}%** of business metrics' red episodes.\n",
-            c * 100.0
-        );
+    match report.coverage {
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "Explainability coverage this period: **{:.0}%** of business metrics' red episodes{}.\n",
+                c * 100.0,
+                unread_business(catalog, missing)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Explainability coverage this period: n/a, no business metric went red{}.\n",
+                unread_business(catalog, missing)
+            );
+        }
     }
     let mut order: Vec<usize> = (0..report.metrics.len())
         .filter(|&i| catalog.metrics[i].layer != Layer::System)
@@ -434,5 +492,6 @@ pub(crate) fn review_markdown(
     for (k, q) in questions.iter().enumerate() {
         let _ = writeln!(out, "{}. {q}", k + 1);
     }
+    out.push_str(&unread_section(missing));
     out
 }

@@ -1237,6 +1237,87 @@ mod audit {
         insta::assert_snapshot!("review_markdown", stdout(&out));
     }
 
+    /// Issue #11: `review` left out a metric it could not read and still
+    /// said "coverage 100%" (the reason only on stderr); `audit` called the CPU
+    /// "red once, explained 0" while `review` said every episode was explained.
+    #[test]
+    fn review_and_audit_say_what_could_not_be_read_and_agree_on_system_signals() {
+        let dir = simulated();
+        // Drop the `sessions` column (a business metric) from the data.
+        let path = dir.path().join("sim/data.csv");
+        let text = std::fs::read_to_string(&path).expect("data");
+        let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
+        let drop = header
+            .iter()
+            .position(|h| *h == "sessions")
+            .expect("sessions");
+        let kept: String = text
+            .lines()
+            .map(|line| {
+                let cells: Vec<&str> = line.split(',').collect();
+                let row: Vec<&str> = cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != drop)
+                    .map(|(_, c)| *c)
+                    .collect();
+                row.join(",") + "\n"
+            })
+            .collect();
+        std::fs::write(&path, kept).expect("write");
+        let catalog = repo_root().join("examples/shop").display().to_string();
+        let review = whyline(
+            dir.path(),
+            &["review", "--catalog", &catalog, "--data", "sim/data.csv"],
+        );
+        assert_eq!(review.status.code(), Some(0), "{}", stderr(&review));
+        let text = stdout(&review);
+        assert!(
+            text.contains("(not counted: 1 business metric could not be read: `sessions`)"),
+            "{text}"
+        );
+        assert!(text.contains("## Could not be read"), "{text}");
+        let audit = whyline(
+            dir.path(),
+            &[
+                "audit",
+                "--catalog",
+                &catalog,
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "md",
+            ],
+        );
+        let text = stdout(&audit);
+        assert!(text.contains("## Could not be read"), "{text}");
+        assert!(text.contains("`sessions`"), "{text}");
+        let json = whyline(
+            dir.path(),
+            &[
+                "audit",
+                "--catalog",
+                &catalog,
+                "--data",
+                "sim/data.csv",
+                "--format",
+                "json",
+            ],
+        );
+        let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+        let cpu = report["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|m| m["id"] == "checkout_cpu_utilization")
+            .expect("cpu");
+        assert_eq!(
+            cpu["reasons"],
+            serde_json::json!(["red 1 time (a system signal: explanations end here)"]),
+            "{cpu}"
+        );
+    }
+
     #[test]
     fn markdown_snapshot() {
         let dir = simulated();
