@@ -393,12 +393,11 @@
       path = top.path;
       root = top.metric;
       parts.push(el('h2', {}, 'Why'));
+      // As the CLI: each metric's own part of the asked metric's move (the
+      // parts add up to 100% with what the map leaves unexplained).
       parts.push(el('p', {}, 'Most likely root cause: ', el('strong', {}, top.metric),
-        ' (explains ~' + Math.round(top.explained * 100) + '% of the move; unexplained ' + Math.round(why.unexplained * 100) + '%)'));
-      // As the CLI: the share of the asked metric's move carried along the
-      // path so far (the product of each step's fitted share).
-      const reach = [1];
-      (top.path_shares || []).forEach((s, i) => reach.push(s === null ? NaN : reach[i] * s));
+        ' (its own move accounts for ~' + Math.round(top.own_share * 100) + '% of the move; unexplained ' + Math.round(why.unexplained * 100) + '%)'));
+      const ownShare = (x) => { const c = why.causes.find((c) => c.metric === x); return c ? c.own_share : NaN; };
       parts.push(el('ol', { class: 'why-path', id: 'why-path' }, ...top.path.map((x, i) => {
         const unmapped = i > 0 && why.unmapped_edges.some((e) => e.from === x && e.to === top.path[i - 1]);
         return el('li', { dataset: { metric: x } },
@@ -407,9 +406,9 @@
           ' · owner ', owner(x),
           x === top.metric ? el('span', { class: 'root' }, ' ROOT CAUSE' + (top.since ? ' since ' + hhmm(top.since) : '')) : null,
           x === top.metric
-            ? el('span', { class: 'share' }, ' · explains ~' + Math.round(top.explained * 100) + '% of the move')
-            : i > 0 && Number.isFinite(reach[i])
-              ? el('span', { class: 'share' }, ' · explains ~' + Math.round(reach[i] * 100) + '%')
+            ? el('span', { class: 'share' }, ' · its own move ~' + Math.round(top.own_share * 100) + '% of the move')
+            : i > 0 && Number.isFinite(ownShare(x)) && ownShare(x) >= 0.005
+              ? el('span', { class: 'share' }, ' · own part ~' + Math.round(ownShare(x) * 100) + '%')
               : null,
           unmapped ? el('span', { class: 'unmapped' }, ' [edge not in the map]') : null);
       })));

@@ -47,6 +47,7 @@
 //! explored subgraph, not the catalog).
 
 pub mod ask;
+pub mod attribution;
 pub mod baselines;
 mod beyond;
 mod engine;

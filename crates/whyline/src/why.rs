@@ -343,6 +343,8 @@ fn change_json(c: &Change) -> serde_json::Value {
 /// The JSON of the CLI contract, plus detail.
 pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
     let e = &a.explanation;
+    // Each metric's own part of the move; the parts add up to 1.
+    let parts = whyline_why::attribution::own_parts(e);
     let id = |m: usize| catalog.metrics[m].id.clone();
     let time = |i: usize| format_time(a.grid.time(i));
     serde_json::json!({
@@ -359,6 +361,7 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             // fitted response to that driver explains (null for an unmapped edge).
             "path_shares": c.path.windows(2).map(|w| e.shares.get(&(w[0], w[1])).map(|s| (s * 1000.0).round() / 1000.0)).collect::<Vec<_>>(),
             "explained": (c.explained * 1000.0).round() / 1000.0,
+            "own_share": (parts.get(&c.metric).copied().unwrap_or(0.0) * 1000.0).round() / 1000.0,
             "evidence": finite(c.evidence),
             "owner": catalog.metrics[c.metric].owner,
             "since": c.since.map(time),
@@ -370,7 +373,9 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             "unmapped_edges": path.windows(2).filter(|w| a.suspected.iter().any(|x| x.to == w[0] && x.from == w[1])).map(|w| serde_json::json!({"from": id(w[1]), "to": id(w[0])})).collect::<Vec<_>>(),
             "path": path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
         })),
-        "unexplained": (e.unexplained * 1000.0).round() / 1000.0,
+        // The asked metric's own part: what the map leaves unexplained, in
+        // the same parts as each cause's `own_share` (they add up to 1).
+        "unexplained": (parts.get(&e.target).copied().unwrap_or(e.unexplained) * 1000.0).round() / 1000.0,
         "map_ends": e.causes.first().is_some_and(|c| c.metric == e.target),
         "incident": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.incident.start), "to": time(w.incident.end.saturating_sub(1))})),
         "baseline": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.baseline.start), "to": time(w.baseline.end.saturating_sub(1))})),
@@ -431,6 +436,39 @@ fn describe_move(catalog: &Catalog, m: usize, c: &Change) -> String {
 }
 
 /// The breadcrumb story.
+/// How the asked metric's move divides, in parts that add up to 100% (each
+/// metric's own part: see [`whyline_why::attribution`]).
+fn parts_line(
+    catalog: &Catalog,
+    e: &Explanation,
+    parts: &std::collections::HashMap<usize, f64>,
+) -> String {
+    let id = |m: usize| catalog.metrics[m].id.as_str();
+    let mut listed: Vec<(usize, f64)> = parts
+        .iter()
+        .filter(|(m, p)| **m != e.target && **p >= 0.005)
+        .map(|(m, p)| (*m, *p))
+        .collect();
+    listed.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    listed.truncate(4);
+    let shown: f64 = listed.iter().map(|(_, p)| p).sum();
+    let unexplained = parts.get(&e.target).copied().unwrap_or(1.0);
+    let rest = (1.0 - shown - unexplained).max(0.0);
+    let mut items: Vec<String> = listed
+        .iter()
+        .map(|(m, p)| format!("{} ~{:.0}%", id(*m), p * 100.0))
+        .collect();
+    if rest >= 0.005 {
+        items.push(format!("other metrics ~{:.0}%", rest * 100.0));
+    }
+    items.push(format!("unexplained ~{:.0}%", unexplained * 100.0));
+    format!(
+        "  {}'s move, in parts that add up: {} (each metric's own move, carried up by the fitted responses)",
+        id(e.target),
+        items.join(", ")
+    )
+}
+
 pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
     let e = &a.explanation;
     let mut out = String::new();
@@ -464,11 +502,23 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
             format_time(a.grid.time(w.baseline.end.saturating_sub(1)))
         );
     }
-    if e.status == Status::Green || e.status == Status::Unknown {
-        let _ = writeln!(out, "\nNot red: nothing to explain.");
-        missing_lines(&mut out, a);
-        return out;
+    if matches!(e.status, Status::Green | Status::Unknown) {
+        if e.causes.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nNot red, and nothing below it moved beyond its normal noise: nothing to explain."
+            );
+            missing_lines(&mut out, a);
+            return out;
+        }
+        // Asked, it explains (cli.md): within its range, but the move is real.
+        let _ = writeln!(
+            out,
+            "\nWithin its normal range, but it moved the bad way beyond its normal noise, or the map below it did:"
+        );
     }
+    let parts = whyline_why::attribution::own_parts(e);
+    let part = |m: usize| parts.get(&m).copied().unwrap_or(0.0);
     match e.causes.first() {
         None => {
             let _ = writeln!(
@@ -487,26 +537,20 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
                 } else {
                     format!("none of its {drivers} drivers")
                 },
-                e.unexplained * 100.0,
+                part(e.target) * 100.0,
                 owner(e.target)
             );
         }
         Some(top) => {
             let _ = writeln!(
                 out,
-                "\nMost likely root cause: {} (explains ~{:.0}% of the move; unexplained {:.0}%)",
+                "\nMost likely root cause: {} (its own move accounts for ~{:.0}% of {}'s move)",
                 id(top.metric),
-                top.explained * 100.0,
-                e.unexplained * 100.0
+                part(top.metric) * 100.0,
+                id(e.target)
             );
-            let mut share = 1.0;
             for (depth, pair) in top.path.windows(2).enumerate() {
                 let (child, driver) = (pair[0], pair[1]);
-                share *= e.shares.get(&(child, driver)).copied().unwrap_or(0.0);
-                if driver == top.metric {
-                    // The root's share is the counterfactual one of the headline.
-                    share = top.explained;
-                }
                 let indent = "   ".repeat(depth + 1);
                 let moved = e
                     .moves
@@ -532,14 +576,21 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
                 } else {
                     ""
                 };
+                // A metric on the way that moved beyond what its drivers
+                // predict holds a part of its own.
+                let own = if driver != top.metric && part(driver) >= 0.005 {
+                    format!("  own part ~{:.0}%", part(driver) * 100.0)
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
-                    "{indent}<- {}  {moved}  explains ~{:.0}%  owner {}{root}{unmapped}",
+                    "{indent}<- {}  {moved}  owner {}{own}{root}{unmapped}",
                     id(driver),
-                    share * 100.0,
                     owner(driver)
                 );
             }
+            let _ = writeln!(out, "{}", parts_line(catalog, e, &parts));
         }
     }
     if !a.suspected.is_empty() {

@@ -700,6 +700,44 @@ mod why {
         insta::assert_snapshot!("why_human_cpu_fault", story);
     }
 
+    /// Issue #11: "explains ~45% of the move; unexplained 9%" left 46% for a
+    /// reader to guess, and the per-step "explains ~94%" was neither number.
+    /// Now every share a person reads is a metric's own part of the move, and
+    /// the parts add up.
+    #[test]
+    fn the_shares_a_reader_sees_add_up() {
+        let dir = shop_with_fault("checkout_cpu_utilization:step:8");
+        let human = stdout(&why(dir.path(), &[]));
+        let line = human
+            .lines()
+            .find(|l| l.contains("in parts that add up:"))
+            .unwrap_or_else(|| panic!("no parts line in:\n{human}"));
+        let percents: Vec<f64> = line
+            .split('~')
+            .skip(1)
+            .filter_map(|p| p.split('%').next()?.parse().ok())
+            .collect();
+        let total: f64 = percents.iter().sum();
+        assert!(percents.len() >= 3, "{line}");
+        assert!((97.0..=103.0).contains(&total), "{total}: {line}");
+        let answer = ask_example_shop(dir.path(), &[]);
+        let causes = answer["causes"].as_array().expect("causes");
+        let own: f64 = causes
+            .iter()
+            .map(|c| c["own_share"].as_f64().expect("own_share"))
+            .sum::<f64>()
+            + answer["unexplained"].as_f64().expect("unexplained");
+        assert!(
+            own <= 1.0 + 1e-3,
+            "own parts of the listed causes add to {own}"
+        );
+        let root = causes[0]["own_share"].as_f64().expect("root share");
+        assert!(
+            human.contains(&format!("its own move accounts for ~{:.0}%", root * 100.0)),
+            "the headline and the JSON differ: {root}\n{human}"
+        );
+    }
+
     #[test]
     fn a_calm_time_is_not_red() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
@@ -713,7 +751,9 @@ mod why {
         assert_eq!(answer["causes"], serde_json::json!([]));
         let human = why(dir.path(), &["--at", "2026-03-02T12:00:00Z"]);
         assert!(
-            stdout(&human).contains("Not red: nothing to explain."),
+            stdout(&human).contains(
+                "Not red, and nothing below it moved beyond its normal noise: nothing to explain."
+            ),
             "{}",
             stdout(&human)
         );
