@@ -11,18 +11,7 @@ use whyline_map::MetricGraph;
 
 use crate::beyond::{SuspectedEdge, explain_beyond};
 use crate::engine::{Explanation, Settings, Status, Windows, explain};
-
-/// Catalogs larger than this look for unmapped drivers only among the
-/// services the explored map touches: reading every lower-layer metric of a
-/// huge catalog for one question costs more than the lead is worth.
-const WIDE_SEARCH_METRICS: usize = 5_000;
-
-/// Suggested edges followed at most, one after another, below the stop.
-const MAX_SUGGESTED_HOPS: usize = 3;
-
-/// A share of a metric's move its mapped drivers must explain for the walk
-/// to have reached a root there rather than stopped short of one.
-const EXPLAINED_ENOUGH: f64 = 0.5;
+use crate::tuning::{EXPLAINED_ENOUGH, MAX_SUGGESTED_HOPS, WIDE_SEARCH_METRICS};
 
 /// Series read on request, by catalog position (see [`answer`]).
 pub type Read = HashMap<usize, Vec<f64>>;

@@ -13,6 +13,10 @@ use whyline_stats::{
 
 use crate::path::{breadcrumb, path_signs};
 use crate::status::{deseasonalize, floored, judge_raw, relative, season_cut};
+use crate::tuning::{
+    BACKGROUND_RATIO, CHANGE_STATISTIC, CLEAR_SHARE, DEMOTED, PINNED_POINTS, PRE_POINTS,
+    PUSHES_BACK, RECENT_POINTS, START_SLACK, UPSTREAM_BONUS, UPSTREAM_CAP,
+};
 
 /// Tuning knobs; the defaults suit minute data.
 #[derive(Debug, Clone)]
@@ -284,16 +288,6 @@ impl Excursion {
         if self.up >= self.down { 1.0 } else { -1.0 }
     }
 }
-
-/// Points just before an incident that are scored but kept out of the
-/// reference sample: a metric already as unusual there was not moved by the
-/// incident (a background shift, such as another day's traffic level).
-const PRE_POINTS: usize = 3;
-
-/// When the asked metric was never unusual in the incident, the points that
-/// count as "now": as many as an incident judged without a clear start has
-/// (see `find_windows`).
-const RECENT_POINTS: usize = 5;
 
 /// Per-point surprises (nats) of a series from the end of its reference
 /// sample to the end of the incident, both ways, against the reference
@@ -636,11 +630,12 @@ impl Focus {
         // A metric that was as unusual before is a background shift; one
         // whose move kept growing well past that (a ramp that leads its
         // effect) is not.
-        let effective = if background >= settings.moved_nats && coincident < 2.0 * background {
-            (coincident - background).max(0.0)
-        } else {
-            coincident
-        };
+        let effective =
+            if background >= settings.moved_nats && coincident < BACKGROUND_RATIO * background {
+                (coincident - background).max(0.0)
+            } else {
+                coincident
+            };
         let excursion = window_surprise(effective, self.focus.len());
         // A sustained shift counts too, unless it began before the asked
         // metric's (a background shift) or the focus is a few points only.
@@ -651,11 +646,6 @@ impl Focus {
             .max(0.0)
     }
 }
-
-/// Fewest baseline points off its usual value for a driver's response to be
-/// fitted on the baseline alone: ten points fix a slope to about a third of
-/// its size in noise (1/sqrt(10)); fewer, and the incident is fitted too.
-const PINNED_POINTS: usize = 10;
 
 fn lag_points(lag_ms: u64, step_ms: i64) -> usize {
     ((lag_ms as f64) / (step_ms.max(1) as f64)).round() as usize
@@ -962,10 +952,11 @@ fn rank<'a>(
         // (Not for incidents judged on excursions: there collinear drivers,
         // such as a service and its caller-side view, make fitted signs
         // unreliable; the path signs decide.)
-        let pushes_back =
-            (!calibrated.active) && m != target && contribution(m).is_some_and(|c| c < -0.05);
+        let pushes_back = (!calibrated.active)
+            && m != target
+            && contribution(m).is_some_and(|c| c < -PUSHES_BACK);
         if pushes_back {
-            score *= 0.3;
+            score *= DEMOTED;
         }
         let consistent = m == target
             || target_direction.is_none()
@@ -976,14 +967,14 @@ fn rank<'a>(
             || calibrated.direction(m, e) == 0.0;
         // The fitted responses may carry a cause whose declared sign is wrong
         // (the data contradicts the edge): then it pushes the target after all.
-        let carried = m != target && contribution(m).is_some_and(|c| c > 0.3);
+        let carried = m != target && contribution(m).is_some_and(|c| c > CLEAR_SHARE);
         let consistent = (consistent || carried) && !pushes_back;
         if !consistent {
-            score *= 0.3;
+            score *= DEMOTED;
         }
         if m != target && !moved(m) {
             // A cause must have moved itself.
-            score *= 0.3;
+            score *= DEMOTED;
         }
         scores.insert(m, (score, consistent));
     }
@@ -1003,7 +994,11 @@ fn rank<'a>(
         for (&m, e) in &evidence {
             let share = contribution(m).unwrap_or(0.0).max(0.0);
             let own = e.residual.unwrap_or(e.z_max);
-            let weight = if own >= settings.z_moved { 1.0 } else { 0.3 };
+            let weight = if own >= settings.z_moved {
+                1.0
+            } else {
+                DEMOTED
+            };
             if let Some(entry) = scores.get_mut(&m) {
                 entry.0 = 10.0 * share * weight;
             }
@@ -1026,7 +1021,7 @@ fn rank<'a>(
             let pushes = calibrated.direction(driver, p) * edge.effect.sign()
                 == calibrated.direction(child, c)
                 || (fitted != 0.0
-                    && c.shares.get(&driver).is_some_and(|s| *s >= 0.3)
+                    && c.shares.get(&driver).is_some_and(|s| *s >= CLEAR_SHARE)
                     && calibrated.direction(driver, p) * fitted.signum()
                         == calibrated.direction(child, c));
             let p_moved = calibrated.raw_score(driver, p);
@@ -1036,18 +1031,18 @@ fn rank<'a>(
             let own = own_scores.get(&driver).copied().unwrap_or(0.0);
             let clear = own >= settings.z_moved
                 && (p_moved >= settings.z_moved + 2.0
-                    || (p_moved >= settings.z_moved && share >= 0.3));
+                    || (p_moved >= settings.z_moved && share >= CLEAR_SHARE));
             let lag = lag_points(edge.lag.as_millis(), settings.step_ms);
             let in_time = match (
                 starts.get(&driver).copied().flatten(),
                 starts.get(&child).copied().flatten(),
             ) {
-                (Some(ps), Some(cs)) => ps <= cs + 2 + lag,
+                (Some(ps), Some(cs)) => ps <= cs + START_SLACK + lag,
                 _ => true,
             };
             if pushes && clear && in_time && driver != target {
                 let entry = adjusted.entry(driver).or_insert(0.0);
-                *entry = entry.max(child_score + 0.1 * p_moved.min(50.0));
+                *entry = entry.max(child_score + UPSTREAM_BONUS * p_moved.min(UPSTREAM_CAP));
             }
         }
     }
@@ -1376,7 +1371,7 @@ pub(crate) fn start_of_change(x: &[f64], windows: &Windows, settings: &Settings)
         .saturating_sub(settings.search / 2)
         .saturating_sub(lo);
     mean_shift_after(&x[lo..end], settings.min_segment, earliest)
-        .filter(|s| s.statistic >= 3.0)
+        .filter(|s| s.statistic >= CHANGE_STATISTIC)
         .map(|s| lo + s.index)
 }
 

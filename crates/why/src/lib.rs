@@ -53,6 +53,7 @@ mod beyond;
 mod engine;
 mod path;
 mod status;
+mod tuning;
 
 pub use beyond::{SuspectedEdge, explain_beyond};
 pub use engine::{Cause, Change, Explanation, Settings, Status, Windows, explain};

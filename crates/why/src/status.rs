@@ -18,6 +18,7 @@ use whyline_catalog::{Bound, Good, Metric};
 use whyline_stats::{RobustBaseline, mean_shift_after, median};
 
 use crate::engine::{Change, Settings, Status, Windows};
+use crate::tuning::CHANGE_STATISTIC;
 
 /// A metric's status at one moment, with what it was judged on.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,7 +283,7 @@ pub(crate) fn find_windows(y: &[f64], at: usize, settings: &Settings) -> Windows
     let earliest = end.saturating_sub(settings.search).saturating_sub(lo);
     let region = &y[lo..end];
     let start = match mean_shift_after(region, settings.min_segment, earliest) {
-        Some(shift) if shift.statistic >= 3.0 => lo + shift.index,
+        Some(shift) if shift.statistic >= CHANGE_STATISTIC => lo + shift.index,
         // No clear start: judge the last few points against what came before.
         _ => end.saturating_sub(settings.min_segment.max(5)),
     };

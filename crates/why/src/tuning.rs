@@ -1,0 +1,67 @@
+//! Every tuning constant of the engine, in one place, with the reason for its
+//! value. The knobs a user may change live in [`crate::Settings`]; these are
+//! the method's own choices. Changing one is an engine change: judge it on the
+//! accuracy benchmark (`cargo bench -p whyline-why --bench accuracy`), the
+//! real data first.
+
+/// Points just before an incident that are scored but kept out of the
+/// reference sample: a metric already as unusual there was not moved by the
+/// incident (a background shift, such as another day's traffic level).
+pub(crate) const PRE_POINTS: usize = 3;
+
+/// When the asked metric was never unusual in the incident, the points that
+/// count as "now": as many as an incident judged without a clear start has
+/// (see `status::find_windows`).
+pub(crate) const RECENT_POINTS: usize = 5;
+
+/// Fewest baseline points off its usual value for a driver's response to be
+/// fitted on the baseline alone: ten points fix a slope to about a third of
+/// its size in noise (1/sqrt(10)); fewer, and the incident is fitted too.
+pub(crate) const PINNED_POINTS: usize = 10;
+
+/// Hinkley's change-in-mean statistic (a t-like ratio) from which a change
+/// point is taken as the start of a move: about the 3-sigma of a single test.
+pub(crate) const CHANGE_STATISTIC: f64 = 3.0;
+
+/// What a candidate keeps of its score when it fails one check (moved the
+/// wrong way for every path, pushes the target back through its fitted
+/// response, or did not move itself): ranked below clean candidates of
+/// similar strength, but still listed, because a map can be wrong.
+pub(crate) const DEMOTED: f64 = 0.3;
+
+/// A share of a metric's move from which a driver clearly accounts for it:
+/// its fitted response then carries a candidate whose declared sign is wrong,
+/// and lets the metric's score pass down to that driver.
+pub(crate) const CLEAR_SHARE: f64 = 0.3;
+
+/// A fitted contribution below minus this share pushes the target back.
+pub(crate) const PUSHES_BACK: f64 = 0.05;
+
+/// A metric already this much of its incident surprise unusual before the
+/// asked metric moved (coincident under twice the background) is a background
+/// shift: only the excess counts.
+pub(crate) const BACKGROUND_RATIO: f64 = 2.0;
+
+/// Points a driver's change may follow its dependant's (plus the declared
+/// lag) and still have caused it: change points are located to a few points.
+pub(crate) const START_SLACK: usize = 2;
+
+/// What a driver that clearly moved adds to the score it takes over from its
+/// dependant, per unit of its own move (capped at [`UPSTREAM_CAP`]): the most
+/// upstream anomaly wins ties, the bigger mover among several drivers.
+pub(crate) const UPSTREAM_BONUS: f64 = 0.1;
+
+/// The largest own move (sigma scale) that counts toward [`UPSTREAM_BONUS`].
+pub(crate) const UPSTREAM_CAP: f64 = 50.0;
+
+/// Catalogs larger than this look for unmapped drivers only among the
+/// services the explored map touches: reading every lower-layer metric of a
+/// huge catalog for one question costs more than the lead is worth.
+pub(crate) const WIDE_SEARCH_METRICS: usize = 5_000;
+
+/// Suggested edges followed at most, one after another, below the stop.
+pub(crate) const MAX_SUGGESTED_HOPS: usize = 3;
+
+/// A share of a metric's move its mapped drivers must explain for the walk
+/// to have reached a root there rather than stopped short of one.
+pub(crate) const EXPLAINED_ENOUGH: f64 = 0.5;
