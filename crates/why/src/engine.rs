@@ -1375,6 +1375,231 @@ pub(crate) fn start_of_change(x: &[f64], windows: &Windows, settings: &Settings)
         .map(|s| lo + s.index)
 }
 
+/// What a metric's fitted responses to its drivers say (steps 2 and 4 of the
+/// method): its residual in the incident, the residual series, each driver's
+/// response and share of the move, and the part of the move its drivers do
+/// not predict.
+#[derive(Debug, Default)]
+struct DriverFit {
+    residual: Option<f64>,
+    shares: HashMap<usize, f64>,
+    explained: f64,
+    coefficients: HashMap<usize, f64>,
+    own_shift: f64,
+    own_series: Option<Vec<f64>>,
+}
+
+/// Regresses `x` on `drivers` over `fit_range` (linear, or log-log where
+/// everything is positive and that fits clearly better) and reads the
+/// incident against the fit.
+#[allow(clippy::too_many_arguments)]
+fn fit_drivers(
+    x: &[f64],
+    drivers: &[(usize, Vec<f64>)],
+    fit_range: Range<usize>,
+    baseline: &Range<usize>,
+    incident: &Range<usize>,
+    base: &RobustBaseline,
+    delta: f64,
+    standard_error: f64,
+    periods: bool,
+) -> DriverFit {
+    let mut residual = None;
+    let mut shares = HashMap::new();
+    let mut explained = 0.0;
+    let mut coefficients = HashMap::new();
+    let mut own_shift = delta;
+    let mut own_series: Option<Vec<f64>> = None;
+    if drivers.is_empty() {
+        return DriverFit {
+            own_shift,
+            ..DriverFit::default()
+        };
+    }
+    let y_base = &x[fit_range.clone()];
+    let columns: Vec<&[f64]> = drivers.iter().map(|(_, s)| &s[fit_range.clone()]).collect();
+    let linear = ols(&columns, y_base);
+    // Business metrics often multiply (revenue = price x units): where
+    // everything is positive, a log-log fit (elasticities) is tried too and
+    // kept when it fits clearly better in relative terms.
+    let positive = y_base
+        .iter()
+        .chain(columns.iter().flat_map(|c| c.iter()))
+        .all(|v| v.is_nan() || *v > 0.0);
+    let logged = positive.then(|| {
+        let log_y: Vec<f64> = y_base.iter().map(|v| v.ln()).collect();
+        let log_columns: Vec<Vec<f64>> = columns
+            .iter()
+            .map(|c| c.iter().map(|v| v.ln()).collect())
+            .collect();
+        let refs: Vec<&[f64]> = log_columns.iter().map(Vec::as_slice).collect();
+        ols(&refs, &log_y)
+    });
+    let use_log = match (&linear, logged.as_ref().and_then(Option::as_ref)) {
+        (Some(lin), Some(log)) => {
+            log.sigma < 0.8 * lin.sigma / base.center.abs().max(f64::MIN_POSITIVE)
+        }
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    let fit = if use_log { logged.flatten() } else { linear };
+    let predict = |fit: &whyline_stats::Fit, row: &[f64]| -> f64 {
+        if use_log {
+            let logs: Vec<f64> = row.iter().map(|v| v.ln()).collect();
+            fit.predict(&logs).exp()
+        } else {
+            fit.predict(row)
+        }
+    };
+    if let Some(fit) = fit {
+        let floor = (base.scale * 0.05).max(1e-9 * (1.0 + base.center.abs()));
+        // In log space sigma is relative: back to units at the baseline level.
+        let sigma = if use_log {
+            fit.sigma * base.center.abs()
+        } else {
+            fit.sigma
+        }
+        .max(floor);
+        let mut worst: f64 = 0.0;
+        let mut residuals = Vec::new();
+        for t in incident.clone() {
+            let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
+            if x[t].is_nan() || row.iter().any(|v| v.is_nan()) {
+                continue;
+            }
+            let r = x[t] - predict(&fit, &row);
+            residuals.push(r);
+            worst = worst.max((r / sigma).abs());
+        }
+        // The residual's own shift from the baseline period to the incident.
+        let base_residuals: Vec<f64> = baseline
+            .clone()
+            .filter_map(|t| {
+                let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
+                (!x[t].is_nan() && row.iter().all(|v| !v.is_nan()))
+                    .then(|| x[t] - predict(&fit, &row))
+            })
+            .collect();
+        own_shift = median(&residuals).unwrap_or(delta) - median(&base_residuals).unwrap_or(0.0);
+        own_series = Some(
+            (0..incident.end)
+                .map(|t| {
+                    let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
+                    if x[t].is_nan() || row.iter().any(|v| v.is_nan()) {
+                        f64::NAN
+                    } else {
+                        x[t] - predict(&fit, &row)
+                    }
+                })
+                .collect(),
+        );
+        residual = Some(if periods {
+            (own_shift / (sigma * standard_error)).abs()
+        } else {
+            worst
+        });
+        // Local responses in units: an elasticity e becomes e * y0 / x0.
+        let responses: Vec<f64> = drivers
+            .iter()
+            .zip(&fit.coefficients)
+            .map(|((_, s), b)| {
+                if use_log {
+                    let x0 = median(&s[baseline.clone()]).unwrap_or(f64::NAN);
+                    b * base.center / x0
+                } else {
+                    *b
+                }
+            })
+            .collect();
+        for ((d, _), b) in drivers.iter().zip(&responses) {
+            coefficients.insert(*d, *b);
+        }
+        let mut predicted_total = 0.0;
+        for ((d, s), b) in drivers.iter().zip(&responses) {
+            let moved = median(&s[incident.clone()]).unwrap_or(f64::NAN)
+                - median(&s[baseline.clone()]).unwrap_or(f64::NAN);
+            let contribution = b * moved;
+            if contribution.is_finite() {
+                predicted_total += contribution;
+                if delta != 0.0 {
+                    shares.insert(*d, (contribution / delta).clamp(0.0, 1.0));
+                }
+            }
+        }
+        if delta != 0.0 {
+            explained = (predicted_total / delta).clamp(0.0, 1.0);
+        }
+    }
+    DriverFit {
+        residual,
+        shares,
+        explained,
+        coefficients,
+        own_shift,
+        own_series,
+    }
+}
+
+/// The drivers' series a metric is regressed on (step 2 of the method),
+/// each shifted by its declared lag, gaps taken at the driver's usual level;
+/// and whether one of them is pinned through the fitting period (then the
+/// response is fitted with the incident included).
+#[allow(clippy::too_many_arguments)]
+fn driver_columns<'a>(
+    catalog: &Catalog,
+    graph: &MetricGraph,
+    series: &dyn Fn(usize) -> Option<&'a [f64]>,
+    m: usize,
+    fit_range: &Range<usize>,
+    incident: &Range<usize>,
+    settings: &Settings,
+) -> (Vec<(usize, Vec<f64>)>, bool) {
+    let mut drivers: Vec<(usize, Vec<f64>)> = Vec::new();
+    let mut pinned = false;
+    for (d, edge) in graph.driver_edges(catalog, m) {
+        let Some(p) = series(d) else { continue };
+        let lag = lag_points(edge.lag.as_millis(), settings.step_ms) as isize;
+        let mut shifted: Vec<f64> = (0..incident.end)
+            .map(|t| at_or_nan(p, t as isize - lag))
+            .collect();
+        // Empty buckets (no requests, no data): a driver seen in under half
+        // of the fitting period carries too little to fit; otherwise a gap is
+        // taken at the driver's usual level, so one empty bucket does not
+        // blank the metric's residual there.
+        let fit_points = shifted[fit_range.clone()]
+            .iter()
+            .filter(|v| !v.is_nan())
+            .count();
+        if 2 * fit_points < fit_range.len() {
+            continue;
+        }
+        if let Some(usual) = median(&shifted[fit_range.clone()]) {
+            for v in shifted.iter_mut().filter(|v| v.is_nan()) {
+                *v = usual;
+            }
+        }
+        // A driver pinned through the baseline (an availability at 100%, a
+        // counter at 0) shows its response only where it leaves its usual
+        // value: too few such points and the response is fitted with the
+        // incident included, where it moved. One flat there too carries nothing.
+        let usual = median(&shifted[fit_range.clone()]).unwrap_or(f64::NAN);
+        let off_usual = |r: Range<usize>| {
+            shifted[r]
+                .iter()
+                .filter(|v| (*v - usual).abs() > 1e-9 * (1.0 + usual.abs()))
+                .count()
+        };
+        if off_usual(fit_range.clone()) < PINNED_POINTS {
+            if off_usual(incident.clone()) == 0 {
+                continue;
+            }
+            pinned = true;
+        }
+        drivers.push((d, shifted));
+    }
+    (drivers, pinned)
+}
+
 /// Robust change, anomaly and driver regression of one metric.
 fn gather<'a>(
     catalog: &Catalog,
@@ -1434,177 +1659,31 @@ fn gather<'a>(
     };
 
     // Regression on the drivers, each shifted by its declared lag.
-    let mut drivers: Vec<(usize, Vec<f64>)> = Vec::new();
-    let mut pinned = false;
-    for (d, edge) in graph.driver_edges(catalog, m) {
-        let Some(p) = series(d) else { continue };
-        let lag = lag_points(edge.lag.as_millis(), settings.step_ms) as isize;
-        let mut shifted: Vec<f64> = (0..incident.end)
-            .map(|t| at_or_nan(p, t as isize - lag))
-            .collect();
-        // Empty buckets (no requests, no data): a driver seen in under half
-        // of the fitting period carries too little to fit; otherwise a gap is
-        // taken at the driver's usual level, so one empty bucket does not
-        // blank the metric's residual there.
-        let fit_points = shifted[fit_range.clone()]
-            .iter()
-            .filter(|v| !v.is_nan())
-            .count();
-        if 2 * fit_points < fit_range.len() {
-            continue;
-        }
-        if let Some(usual) = median(&shifted[fit_range.clone()]) {
-            for v in shifted.iter_mut().filter(|v| v.is_nan()) {
-                *v = usual;
-            }
-        }
-        // A driver pinned through the baseline (an availability at 100%, a
-        // counter at 0) shows its response only where it leaves its usual
-        // value: too few such points and the response is fitted with the
-        // incident included, where it moved. One flat there too carries nothing.
-        let usual = median(&shifted[fit_range.clone()]).unwrap_or(f64::NAN);
-        let off_usual = |r: Range<usize>| {
-            shifted[r]
-                .iter()
-                .filter(|v| (*v - usual).abs() > 1e-9 * (1.0 + usual.abs()))
-                .count()
-        };
-        if off_usual(fit_range.clone()) < PINNED_POINTS {
-            if off_usual(incident.clone()) == 0 {
-                continue;
-            }
-            pinned = true;
-        }
-        drivers.push((d, shifted));
-    }
+    let (drivers, pinned) =
+        driver_columns(catalog, graph, series, m, &fit_range, &incident, settings);
     let fit_range = if pinned && !windows.periods {
         fit_range.start..incident.end
     } else {
         fit_range
     };
-    let mut residual = None;
-    let mut shares = HashMap::new();
-    let mut explained = 0.0;
-    let mut coefficients = HashMap::new();
-    let mut own_shift = delta;
-    let mut own_series: Option<Vec<f64>> = None;
-    if !drivers.is_empty() {
-        let y_base = &x[fit_range.clone()];
-        let columns: Vec<&[f64]> = drivers.iter().map(|(_, s)| &s[fit_range.clone()]).collect();
-        let linear = ols(&columns, y_base);
-        // Business metrics often multiply (revenue = price x units): where
-        // everything is positive, a log-log fit (elasticities) is tried too and
-        // kept when it fits clearly better in relative terms.
-        let positive = y_base
-            .iter()
-            .chain(columns.iter().flat_map(|c| c.iter()))
-            .all(|v| v.is_nan() || *v > 0.0);
-        let logged = positive.then(|| {
-            let log_y: Vec<f64> = y_base.iter().map(|v| v.ln()).collect();
-            let log_columns: Vec<Vec<f64>> = columns
-                .iter()
-                .map(|c| c.iter().map(|v| v.ln()).collect())
-                .collect();
-            let refs: Vec<&[f64]> = log_columns.iter().map(Vec::as_slice).collect();
-            ols(&refs, &log_y)
-        });
-        let use_log = match (&linear, logged.as_ref().and_then(Option::as_ref)) {
-            (Some(lin), Some(log)) => {
-                log.sigma < 0.8 * lin.sigma / base.center.abs().max(f64::MIN_POSITIVE)
-            }
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        let fit = if use_log { logged.flatten() } else { linear };
-        let predict = |fit: &whyline_stats::Fit, row: &[f64]| -> f64 {
-            if use_log {
-                let logs: Vec<f64> = row.iter().map(|v| v.ln()).collect();
-                fit.predict(&logs).exp()
-            } else {
-                fit.predict(row)
-            }
-        };
-        if let Some(fit) = fit {
-            let floor = (base.scale * 0.05).max(1e-9 * (1.0 + base.center.abs()));
-            // In log space sigma is relative: back to units at the baseline level.
-            let sigma = if use_log {
-                fit.sigma * base.center.abs()
-            } else {
-                fit.sigma
-            }
-            .max(floor);
-            let mut worst: f64 = 0.0;
-            let mut residuals = Vec::new();
-            for t in incident.clone() {
-                let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
-                if x[t].is_nan() || row.iter().any(|v| v.is_nan()) {
-                    continue;
-                }
-                let r = x[t] - predict(&fit, &row);
-                residuals.push(r);
-                worst = worst.max((r / sigma).abs());
-            }
-            // The residual's own shift from the baseline period to the incident.
-            let base_residuals: Vec<f64> = baseline
-                .clone()
-                .filter_map(|t| {
-                    let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
-                    (!x[t].is_nan() && row.iter().all(|v| !v.is_nan()))
-                        .then(|| x[t] - predict(&fit, &row))
-                })
-                .collect();
-            own_shift =
-                median(&residuals).unwrap_or(delta) - median(&base_residuals).unwrap_or(0.0);
-            own_series = Some(
-                (0..incident.end)
-                    .map(|t| {
-                        let row: Vec<f64> = drivers.iter().map(|(_, s)| s[t]).collect();
-                        if x[t].is_nan() || row.iter().any(|v| v.is_nan()) {
-                            f64::NAN
-                        } else {
-                            x[t] - predict(&fit, &row)
-                        }
-                    })
-                    .collect(),
-            );
-            residual = Some(if windows.periods {
-                (own_shift / (sigma * standard_error)).abs()
-            } else {
-                worst
-            });
-            // Local responses in units: an elasticity e becomes e * y0 / x0.
-            let responses: Vec<f64> = drivers
-                .iter()
-                .zip(&fit.coefficients)
-                .map(|((_, s), b)| {
-                    if use_log {
-                        let x0 = median(&s[baseline.clone()]).unwrap_or(f64::NAN);
-                        b * base.center / x0
-                    } else {
-                        *b
-                    }
-                })
-                .collect();
-            for ((d, _), b) in drivers.iter().zip(&responses) {
-                coefficients.insert(*d, *b);
-            }
-            let mut predicted_total = 0.0;
-            for ((d, s), b) in drivers.iter().zip(&responses) {
-                let moved = median(&s[incident.clone()]).unwrap_or(f64::NAN)
-                    - median(&s[baseline.clone()]).unwrap_or(f64::NAN);
-                let contribution = b * moved;
-                if contribution.is_finite() {
-                    predicted_total += contribution;
-                    if delta != 0.0 {
-                        shares.insert(*d, (contribution / delta).clamp(0.0, 1.0));
-                    }
-                }
-            }
-            if delta != 0.0 {
-                explained = (predicted_total / delta).clamp(0.0, 1.0);
-            }
-        }
-    }
+    let DriverFit {
+        residual,
+        shares,
+        explained,
+        coefficients,
+        own_shift,
+        own_series,
+    } = fit_drivers(
+        x,
+        &drivers,
+        fit_range,
+        &baseline,
+        &incident,
+        &base,
+        delta,
+        standard_error,
+        windows.periods,
+    );
     let floor = (base.center.abs() * settings.min_relative_move).max(1e-9);
     let mut raw = Pointwise::measure(x, &baseline, &incident, floor);
     if let Some(volume) = catalog.metrics[m]
