@@ -918,8 +918,6 @@ fn rank<'a>(
         settings,
     );
     let below_moved = calibrated.below_moved;
-    let moved = |m: usize| calibrated.moved(m, &evidence, settings);
-
     // Counterfactual contribution to the target: the metric's own shift (what
     // its drivers do not predict) carried up through the fitted responses
     // (the total effect, summed over paths; a linear structural model).
@@ -937,163 +935,242 @@ fn rank<'a>(
             &mut Vec::new(),
         );
     }
-    let contribution = |m: usize| -> Option<f64> {
-        let delta = target_delta.filter(|d| *d != 0.0 && d.is_finite())?;
-        let e = evidence.get(&m)?;
-        let share = total_effect.get(&m)? * e.own_shift / delta;
-        share.is_finite().then_some(share)
+    let ranking = Ranking {
+        catalog,
+        graph,
+        evidence: &evidence,
+        calibrated: &calibrated,
+        total_effect: &total_effect,
+        target_delta,
+        target,
+        target_direction,
+        signs: &signs,
+        starts: &starts,
+        windows,
+        settings,
     };
-    // Root scores: residual where drivers were fitted, own z otherwise.
-    let mut scores: HashMap<usize, (f64, bool)> = HashMap::new();
-    for (&m, e) in &evidence {
-        let mut score = calibrated.own_score(m, e);
-        // Moving the target the other way, through the fitted responses,
-        // disqualifies a cause as much as a contradicting sign does.
-        // (Not for incidents judged on excursions: there collinear drivers,
-        // such as a service and its caller-side view, make fitted signs
-        // unreliable; the path signs decide.)
-        let pushes_back = (!calibrated.active)
-            && m != target
-            && contribution(m).is_some_and(|c| c < -PUSHES_BACK);
-        if pushes_back {
-            score *= DEMOTED;
-        }
-        let consistent = m == target
-            || target_direction.is_none()
-            || signs.get(&m).is_some_and(|set| {
-                set.iter()
-                    .any(|s| Some(f64::from(*s) * calibrated.direction(m, e)) == target_direction)
-            })
-            || calibrated.direction(m, e) == 0.0;
-        // The fitted responses may carry a cause whose declared sign is wrong
-        // (the data contradicts the edge): then it pushes the target after all.
-        let carried = m != target && contribution(m).is_some_and(|c| c > CLEAR_SHARE);
-        let consistent = (consistent || carried) && !pushes_back;
-        if !consistent {
-            score *= DEMOTED;
-        }
-        if m != target && !moved(m) {
-            // A cause must have moved itself.
-            score *= DEMOTED;
-        }
-        scores.insert(m, (score, consistent));
-    }
-    // Prefer the most upstream metric that moved: a metric's score passes to
-    // a driver that moved clearly, in the direction that explains it, and no
-    // later than it did (CIRCA's descendant adjustment, restricted to edges
-    // whose sign and timing agree, so that noise upstream cannot steal it).
-    let periods = windows.periods && target_delta.is_some_and(|d| d != 0.0 && d.is_finite());
-    // Whether a metric moved on its own (its drivers do not explain it),
-    // before two-period ranking replaces the scores with shares.
-    let own_scores: HashMap<usize, f64> = scores.iter().map(|(&m, &(s, _))| (m, s)).collect();
-    if periods {
-        // Two periods: rank by the share of the target's change each metric's
-        // own shift accounts for (a distribution-change attribution, as
-        // DoWhy's `distribution_change`, Budhathoki et al., AISTATS 2021), for
-        // metrics whose own shift is significant.
-        for (&m, e) in &evidence {
-            let share = contribution(m).unwrap_or(0.0).max(0.0);
-            let own = e.residual.unwrap_or(e.z_max);
-            let weight = if own >= settings.z_moved {
-                1.0
-            } else {
-                DEMOTED
-            };
-            if let Some(entry) = scores.get_mut(&m) {
-                entry.0 = 10.0 * share * weight;
-            }
-        }
-    }
-    let mut adjusted: HashMap<usize, f64> = scores.iter().map(|(&m, &(s, _))| (m, s)).collect();
-    for &child in upstream.iter() {
-        let Some(c) = evidence.get(&child) else {
-            continue;
-        };
-        let child_score = adjusted.get(&child).copied().unwrap_or(0.0);
-        if !moved(child) {
-            continue;
-        }
-        for (driver, edge) in graph.driver_edges(catalog, child) {
-            let Some(p) = evidence.get(&driver) else {
-                continue;
-            };
-            let fitted = c.coefficients.get(&driver).copied().unwrap_or(0.0);
-            let pushes = calibrated.direction(driver, p) * edge.effect.sign()
-                == calibrated.direction(child, c)
-                || (fitted != 0.0
-                    && c.shares.get(&driver).is_some_and(|s| *s >= CLEAR_SHARE)
-                    && calibrated.direction(driver, p) * fitted.signum()
-                        == calibrated.direction(child, c));
-            let p_moved = calibrated.raw_score(driver, p);
-            let share = c.shares.get(&driver).copied().unwrap_or(0.0);
-            // The driver must be a candidate root itself (its own drivers do
-            // not explain it), not merely carried along by the same cause.
-            let own = own_scores.get(&driver).copied().unwrap_or(0.0);
-            let clear = own >= settings.z_moved
-                && (p_moved >= settings.z_moved + 2.0
-                    || (p_moved >= settings.z_moved && share >= CLEAR_SHARE));
-            let lag = lag_points(edge.lag.as_millis(), settings.step_ms);
-            let in_time = match (
-                starts.get(&driver).copied().flatten(),
-                starts.get(&child).copied().flatten(),
-            ) {
-                (Some(ps), Some(cs)) => ps <= cs + START_SLACK + lag,
-                _ => true,
-            };
-            if pushes && clear && in_time && driver != target {
-                let entry = adjusted.entry(driver).or_insert(0.0);
-                *entry = entry.max(child_score + UPSTREAM_BONUS * p_moved.min(UPSTREAM_CAP));
-            }
-        }
-    }
-    let mut ranked: Vec<(usize, f64)> = adjusted.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let top = ranked.first().map_or(1.0, |(_, s)| s.max(1e-9));
+    let scores = ranking.root_scores();
+    let adjusted = ranking.prefer_upstream(&upstream, &scores);
     answer.unexplained = match &target_evidence {
         None => f64::NAN,
         Some(t) if t.residual.is_some() => (1.0 - t.explained).clamp(0.0, 1.0),
         Some(_) => 1.0,
     };
-    let first = ranked.first().map(|(m, _)| *m);
-    // The asked metric is a cause only as the first one (the map ends there);
-    // below other causes it is no candidate of its own move.
-    ranked.retain(|(m, _)| *m != target || Some(*m) == first);
-    for (m, value) in ranked.into_iter().take(settings.max_causes) {
-        let Some(e) = evidence.get(&m) else { continue };
-        let path = if m == target {
-            vec![target]
-        } else {
-            breadcrumb(catalog, graph, target, m, &moved)
-        };
-        let explained = if let Some(share) = contribution(m).filter(|_| m != target) {
-            share.clamp(0.0, 1.0)
-        } else if m == target {
-            answer.unexplained
-        } else {
-            path.windows(2)
-                .map(|w| {
-                    evidence
-                        .get(&w[0])
-                        .and_then(|c| c.shares.get(&w[1]).copied())
-                        .unwrap_or(0.0)
-                })
-                .product::<f64>()
-        };
-        answer.causes.push(Cause {
-            metric: m,
-            score: value / top,
-            evidence: value,
-            path,
-            explained,
-            change: e.change,
-            since: series(m).and_then(|x| start_of_change(x, windows, settings)),
-            consistent: scores.get(&m).is_some_and(|(_, c)| *c),
-        });
-    }
+    ranking.causes(adjusted, &scores, series, answer);
     (
         below_moved,
         calibrated.pushed.get(&target).copied().unwrap_or(0.0),
     )
+}
+
+/// What ranking the candidates needs (steps 2 to 4 of the method), gathered
+/// once per question.
+struct Ranking<'r> {
+    catalog: &'r Catalog,
+    graph: &'r MetricGraph,
+    evidence: &'r HashMap<usize, Evidence>,
+    calibrated: &'r Calibrated,
+    total_effect: &'r HashMap<usize, f64>,
+    target_delta: Option<f64>,
+    target: usize,
+    target_direction: Option<f64>,
+    signs: &'r HashMap<usize, std::collections::BTreeSet<i8>>,
+    starts: &'r HashMap<usize, Option<usize>>,
+    windows: &'r Windows,
+    settings: &'r Settings,
+}
+
+impl Ranking<'_> {
+    /// The share of the target's move `m`'s own shift accounts for through
+    /// the fitted responses.
+    fn contribution(&self, m: usize) -> Option<f64> {
+        let delta = self.target_delta.filter(|d| *d != 0.0 && d.is_finite())?;
+        let e = self.evidence.get(&m)?;
+        let share = self.total_effect.get(&m)? * e.own_shift / delta;
+        share.is_finite().then_some(share)
+    }
+
+    /// Whether `m` moved beyond its normal noise.
+    fn moved(&self, m: usize) -> bool {
+        self.calibrated.moved(m, self.evidence, self.settings)
+    }
+
+    /// Step 2 and 3: each metric's root score (its calibrated residual, or
+    /// its own move without fitted drivers), demoted when it contradicts the
+    /// signs of every path, pushes the target back, or did not move; and
+    /// whether it is consistent.
+    fn root_scores(&self) -> HashMap<usize, (f64, bool)> {
+        let (calibrated, target, target_direction) =
+            (self.calibrated, self.target, self.target_direction);
+        let mut scores: HashMap<usize, (f64, bool)> = HashMap::new();
+        for (&m, e) in self.evidence {
+            let mut score = calibrated.own_score(m, e);
+            // Moving the target the other way, through the fitted responses,
+            // disqualifies a cause as much as a contradicting sign does.
+            // (Not for incidents judged on excursions: there collinear drivers,
+            // such as a service and its caller-side view, make fitted signs
+            // unreliable; the path signs decide.)
+            let pushes_back = (!calibrated.active)
+                && m != target
+                && self.contribution(m).is_some_and(|c| c < -PUSHES_BACK);
+            if pushes_back {
+                score *= DEMOTED;
+            }
+            let consistent = m == target
+                || target_direction.is_none()
+                || self.signs.get(&m).is_some_and(|set| {
+                    set.iter().any(|s| {
+                        Some(f64::from(*s) * calibrated.direction(m, e)) == target_direction
+                    })
+                })
+                || calibrated.direction(m, e) == 0.0;
+            // The fitted responses may carry a cause whose declared sign is wrong
+            // (the data contradicts the edge): then it pushes the target after all.
+            let carried = m != target && self.contribution(m).is_some_and(|c| c > CLEAR_SHARE);
+            let consistent = (consistent || carried) && !pushes_back;
+            if !consistent {
+                score *= DEMOTED;
+            }
+            if m != target && !self.moved(m) {
+                // A cause must have moved itself.
+                score *= DEMOTED;
+            }
+            scores.insert(m, (score, consistent));
+        }
+        scores
+    }
+
+    /// Step 3: prefer the most upstream metric that moved. A metric's score
+    /// passes to a driver that moved clearly, in the direction that explains
+    /// it, and no later than it did (CIRCA's descendant adjustment, restricted
+    /// to edges whose sign and timing agree, so that noise upstream cannot
+    /// steal it). Two periods rank by shares of the change instead.
+    fn prefer_upstream(
+        &self,
+        upstream: &[usize],
+        scores: &HashMap<usize, (f64, bool)>,
+    ) -> HashMap<usize, f64> {
+        let (calibrated, settings) = (self.calibrated, self.settings);
+        let periods =
+            self.windows.periods && self.target_delta.is_some_and(|d| d != 0.0 && d.is_finite());
+        // Whether a metric moved on its own (its drivers do not explain it),
+        // before two-period ranking replaces the scores with shares.
+        let own_scores: HashMap<usize, f64> = scores.iter().map(|(&m, &(s, _))| (m, s)).collect();
+        let mut adjusted = own_scores.clone();
+        if periods {
+            // Two periods: rank by the share of the target's change each metric's
+            // own shift accounts for (a distribution-change attribution, as
+            // DoWhy's `distribution_change`, Budhathoki et al., AISTATS 2021), for
+            // metrics whose own shift is significant.
+            for (&m, e) in self.evidence {
+                let share = self.contribution(m).unwrap_or(0.0).max(0.0);
+                let own = e.residual.unwrap_or(e.z_max);
+                let weight = if own >= settings.z_moved {
+                    1.0
+                } else {
+                    DEMOTED
+                };
+                if let Some(entry) = adjusted.get_mut(&m) {
+                    *entry = 10.0 * share * weight;
+                }
+            }
+        }
+        for &child in upstream {
+            let Some(c) = self.evidence.get(&child) else {
+                continue;
+            };
+            let child_score = adjusted.get(&child).copied().unwrap_or(0.0);
+            if !self.moved(child) {
+                continue;
+            }
+            for (driver, edge) in self.graph.driver_edges(self.catalog, child) {
+                let Some(p) = self.evidence.get(&driver) else {
+                    continue;
+                };
+                let fitted = c.coefficients.get(&driver).copied().unwrap_or(0.0);
+                let pushes = calibrated.direction(driver, p) * edge.effect.sign()
+                    == calibrated.direction(child, c)
+                    || (fitted != 0.0
+                        && c.shares.get(&driver).is_some_and(|s| *s >= CLEAR_SHARE)
+                        && calibrated.direction(driver, p) * fitted.signum()
+                            == calibrated.direction(child, c));
+                let p_moved = calibrated.raw_score(driver, p);
+                let share = c.shares.get(&driver).copied().unwrap_or(0.0);
+                // The driver must be a candidate root itself (its own drivers do
+                // not explain it), not merely carried along by the same cause.
+                let own = own_scores.get(&driver).copied().unwrap_or(0.0);
+                let clear = own >= settings.z_moved
+                    && (p_moved >= settings.z_moved + 2.0
+                        || (p_moved >= settings.z_moved && share >= CLEAR_SHARE));
+                let lag = lag_points(edge.lag.as_millis(), settings.step_ms);
+                let in_time = match (
+                    self.starts.get(&driver).copied().flatten(),
+                    self.starts.get(&child).copied().flatten(),
+                ) {
+                    (Some(ps), Some(cs)) => ps <= cs + START_SLACK + lag,
+                    _ => true,
+                };
+                if pushes && clear && in_time && driver != self.target {
+                    let entry = adjusted.entry(driver).or_insert(0.0);
+                    *entry = entry.max(child_score + UPSTREAM_BONUS * p_moved.min(UPSTREAM_CAP));
+                }
+            }
+        }
+        adjusted
+    }
+
+    /// Step 4: the ranked causes, with their breadcrumbs and what each explains.
+    fn causes<'a>(
+        &self,
+        adjusted: HashMap<usize, f64>,
+        scores: &HashMap<usize, (f64, bool)>,
+        series: &dyn Fn(usize) -> Option<&'a [f64]>,
+        answer: &mut Explanation,
+    ) {
+        let target = self.target;
+        let mut ranked: Vec<(usize, f64)> = adjusted.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let top = ranked.first().map_or(1.0, |(_, s)| s.max(1e-9));
+        let first = ranked.first().map(|(m, _)| *m);
+        // The asked metric is a cause only as the first one (the map ends there);
+        // below other causes it is no candidate of its own move.
+        ranked.retain(|(m, _)| *m != target || Some(*m) == first);
+        let moved = |m: usize| self.moved(m);
+        for (m, value) in ranked.into_iter().take(self.settings.max_causes) {
+            let Some(e) = self.evidence.get(&m) else {
+                continue;
+            };
+            let path = if m == target {
+                vec![target]
+            } else {
+                breadcrumb(self.catalog, self.graph, target, m, &moved)
+            };
+            let explained = if let Some(share) = self.contribution(m).filter(|_| m != target) {
+                share.clamp(0.0, 1.0)
+            } else if m == target {
+                answer.unexplained
+            } else {
+                path.windows(2)
+                    .map(|w| {
+                        self.evidence
+                            .get(&w[0])
+                            .and_then(|c| c.shares.get(&w[1]).copied())
+                            .unwrap_or(0.0)
+                    })
+                    .product::<f64>()
+            };
+            answer.causes.push(Cause {
+                metric: m,
+                score: value / top,
+                evidence: value,
+                path,
+                explained,
+                change: e.change,
+                since: series(m).and_then(|x| start_of_change(x, self.windows, self.settings)),
+                consistent: scores.get(&m).is_some_and(|(_, c)| *c),
+            });
+        }
+    }
 }
 
 /// The calibrated view of an incident (not of two periods, which keep their
