@@ -244,18 +244,31 @@ fn verdict(
     if bad >= settings.z_red {
         (
             Status::Red,
-            format!("red: {z:+.1} sigma against its baseline"),
+            format!("red: {} sigma against its baseline", sigma_text(z)),
         )
     } else if bad >= settings.z_amber {
         (
             Status::Amber,
-            format!("amber: {z:+.1} sigma against its baseline"),
+            format!("amber: {} sigma against its baseline", sigma_text(z)),
         )
     } else {
         (
             Status::Green,
-            format!("no significant move in its bad direction ({z:+.1} sigma)"),
+            format!(
+                "no significant move in its bad direction ({} sigma)",
+                sigma_text(z)
+            ),
         )
+    }
+}
+
+/// A z-score in words: `+3.4`, and past 10,000 in scientific notation
+/// (`+3.4e19`), never a row of digits.
+pub(crate) fn sigma_text(z: f64) -> String {
+    if z.abs() >= 1e4 {
+        format!("{z:+.1e}")
+    } else {
+        format!("{z:+.1}")
     }
 }
 

@@ -391,13 +391,20 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
     })
 }
 
-/// `12,345.6`-style numbers with a sensible number of digits.
+/// `12,345.6`-style numbers with a sensible number of digits, for any f64:
+/// past a quadrillion in scientific notation (an i64 cannot hold every such
+/// value), infinities as `inf`, `NaN` as `n/a`.
 pub(crate) fn number(v: f64) -> String {
-    if !v.is_finite() {
+    if v.is_nan() {
         return "n/a".to_string();
     }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.to_string();
+    }
     let abs = v.abs();
-    if abs >= 100.0 {
+    if abs >= 1e15 {
+        format!("{v:.2e}")
+    } else if abs >= 100.0 {
         let rounded = v.round() as i64;
         let digits = rounded.unsigned_abs().to_string();
         let mut out = String::new();
@@ -415,27 +422,60 @@ pub(crate) fn number(v: f64) -> String {
     }
 }
 
+/// A relative change as a percentage: `+27%`, and past 10,000% in
+/// scientific notation rather than a row of digits.
+pub(crate) fn percent(relative: f64) -> String {
+    let p = relative * 100.0;
+    if !p.is_finite() {
+        String::new()
+    } else if p.abs() >= 10_000.0 {
+        format!("{p:+.1e}%")
+    } else {
+        format!("{p:+.0}%")
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::{number, percent};
+
+    #[test]
+    fn every_f64_prints_sensibly() {
+        assert_eq!(number(12_345.6), "12,346");
+        assert_eq!(number(-1_234_567.0), "-1,234,567");
+        assert_eq!(number(0.0123), "0.012");
+        assert_eq!(number(1e20), "1.00e20");
+        assert_eq!(number(-9.3e300), "-9.30e300");
+        assert_eq!(number(f64::MAX), "1.80e308");
+        assert_eq!(number(f64::INFINITY), "inf");
+        assert_eq!(number(f64::NEG_INFINITY), "-inf");
+        assert_eq!(number(f64::NAN), "n/a");
+        assert_eq!(percent(-0.27), "-27%");
+        assert_eq!(percent(1e18), "+1.0e20%");
+        assert_eq!(percent(f64::NAN), "");
+    }
+}
+
 fn describe_move(catalog: &Catalog, m: usize, c: &Change) -> String {
     let unit = catalog.metrics[m]
         .unit
         .as_deref()
         .map(|u| format!(" {u}"))
         .unwrap_or_default();
-    let relative = if c.relative.is_finite() {
-        format!("{:+.0}%", c.relative * 100.0)
+    let relative = percent(c.relative);
+    let sigma = if c.sigma.abs() >= 1e4 {
+        format!("{:+.1e}", c.sigma)
     } else {
-        String::new()
+        format!("{:+.1}", c.sigma)
     };
     format!(
-        "{}{unit} vs {} ({relative}{}{:+.1} sigma)",
+        "{}{unit} vs {} ({relative}{}{sigma} sigma)",
         number(c.observed),
         number(c.baseline),
         if relative.is_empty() { "" } else { ", " },
-        c.sigma
     )
 }
 
-/// The breadcrumb story.
 /// How the asked metric's move divides, in parts that add up to 100% (each
 /// metric's own part: see [`whyline_why::attribution`]).
 fn parts_line(
@@ -469,6 +509,7 @@ fn parts_line(
     )
 }
 
+/// The breadcrumb story.
 pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
     let e = &a.explanation;
     let mut out = String::new();

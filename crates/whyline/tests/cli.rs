@@ -738,6 +738,48 @@ mod why {
         );
     }
 
+    /// Issue #15, item 2: a value of 1e20 printed as i64::MAX
+    /// (`9,223,372,036,854,775,807`) with an 18-digit percentage.
+    #[test]
+    fn huge_and_infinite_values_print_as_what_they_are() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("whyline.yaml"),
+            "version: 1\nmetrics:\n  - id: queue_bytes\n    layer: system\n    unit: B\n    good: lower\n",
+        )
+        .expect("catalog");
+        let mut csv = String::from("timestamp,queue_bytes\n");
+        for t in 0..120 {
+            let v = if t < 110 {
+                100.0 + (t % 7) as f64
+            } else {
+                1e20
+            };
+            csv.push_str(&format!("{},{v}\n", 1_767_225_600 + t * 60));
+        }
+        std::fs::write(dir.path().join("data.csv"), csv).expect("data");
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "queue_bytes",
+                "--catalog",
+                "whyline.yaml",
+                "--data",
+                "data.csv",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("1.00e20 B vs"), "{text}");
+        assert!(!text.contains("9,223,372,036,854,775,807"), "{text}");
+        assert!(text.contains("(+9.7e19%, +3.4e19 sigma)"), "{text}");
+        assert!(
+            !text.contains("33724487509804085248"),
+            "no row of digits in the reason: {text}"
+        );
+    }
+
     #[test]
     fn a_calm_time_is_not_red() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");
