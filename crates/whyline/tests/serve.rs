@@ -334,6 +334,28 @@ fn a_token_is_required_when_exposed_and_enforced() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the token is empty"));
 
+    // Issue #15, item 9: a short token was accepted; it is refused, with how to make one.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_whyline"))
+        .args([
+            "serve",
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data,
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .current_dir(serve_support::repo_root())
+        .env("WHYLINE_TOKEN", "short")
+        .output()
+        .expect("run whyline");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the token is 5 bytes long, under the 16") && err.contains("openssl rand"),
+        "{err}"
+    );
+
     let token = "3c1f0e9a7b5d4c2e8f6a1b3d5c7e9f0a";
     let check = |server: &Server| {
         let port = server.addr.rsplit(':').next().expect("port");

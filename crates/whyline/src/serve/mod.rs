@@ -26,6 +26,9 @@ fn duration(text: &str, flag: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{flag}: {e}"))
 }
 
+/// The shortest bearer token accepted, in bytes.
+const MIN_TOKEN_BYTES: usize = 16;
+
 /// The token from --token-file, else $WHYLINE_TOKEN.
 fn token(args: &ServeArgs) -> Result<Option<String>, String> {
     let token = match &args.token_file {
@@ -48,6 +51,12 @@ fn token(args: &ServeArgs) -> Result<Option<String>, String> {
             "the token holds whitespace: use one word, e.g. from `openssl rand -hex 32`"
                 .to_string(),
         ),
+        // A short token can be guessed: 16 bytes is the least a random
+        // secret should have (OWASP's session-identifier guidance).
+        Some(t) if t.len() < MIN_TOKEN_BYTES => Err(format!(
+            "the token is {} bytes long, under the {MIN_TOKEN_BYTES} a guess-proof secret needs: make one with `openssl rand -hex 32`",
+            t.len()
+        )),
         other => Ok(other),
     }
 }
