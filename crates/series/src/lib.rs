@@ -14,7 +14,7 @@ use std::ops::Range;
 pub use time::{TimeError, TimeRange, format_time, parse_duration_ms, parse_time};
 
 /// What had to be repaired in a raw series, so callers can report it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Repairs {
     /// Points that arrived before an earlier timestamp; they were sorted into place.
     pub out_of_order: usize,
@@ -22,6 +22,10 @@ pub struct Repairs {
     pub duplicates: usize,
     /// NaN or infinite values; they were dropped (treated as missing).
     pub non_finite: usize,
+    /// Cells that could not be read as numbers; they are holes in the series.
+    pub unreadable: usize,
+    /// Where the first unreadable cell is and what it held (`file:line:column: ...`).
+    pub first_unreadable: Option<String>,
 }
 
 impl Repairs {
@@ -35,6 +39,10 @@ impl Repairs {
         self.out_of_order += other.out_of_order;
         self.duplicates += other.duplicates;
         self.non_finite += other.non_finite;
+        self.unreadable += other.unreadable;
+        if self.first_unreadable.is_none() {
+            self.first_unreadable = other.first_unreadable;
+        }
     }
 }
 
@@ -380,7 +388,8 @@ mod tests {
             Repairs {
                 out_of_order: 2,
                 duplicates: 1,
-                non_finite: 2
+                non_finite: 2,
+                ..Repairs::default()
             }
         );
     }

@@ -21,6 +21,11 @@ pub(crate) struct Raw {
     pub(crate) values: Vec<f64>,
     /// Cells that held NaN or ±Inf (dropped as missing, and reported).
     pub(crate) non_finite: usize,
+    /// Cells that could not be read as numbers: holes, reported with the
+    /// first one's place.
+    pub(crate) unreadable: usize,
+    /// Where the first unreadable cell is and what it held.
+    pub(crate) first_unreadable: Option<SourceError>,
 }
 
 /// What a file gives for each wanted metric.
@@ -118,7 +123,12 @@ fn csv_error(path: &Path, e: &csv::Error) -> SourceError {
 struct Filling {
     values: Vec<f64>,
     non_finite: usize,
+    /// The first cell that could not be read (the column keeps a hole there).
     error: Option<SourceError>,
+    /// How many cells could not be read.
+    unreadable: usize,
+    /// A row that makes the whole column unusable (a bad timestamp in a long file).
+    fatal: Option<SourceError>,
 }
 
 impl Filling {
@@ -131,13 +141,12 @@ impl Filling {
             values: Vec::with_capacity(rows),
             non_finite: 0,
             error: None,
+            unreadable: 0,
+            fatal: None,
         }
     }
 
     fn push(&mut self, cell: &[u8], path: &Path, line: u64, column: usize) {
-        if self.error.is_some() {
-            return;
-        }
         match parse_value(cell) {
             Cell::Value(v) => self.values.push(v),
             Cell::Empty => self.values.push(f64::NAN),
@@ -146,12 +155,18 @@ impl Filling {
                 self.values.push(f64::NAN);
             }
             Cell::Bad(message) => {
-                self.error = Some(SourceError::Malformed {
-                    path: path.to_path_buf(),
-                    line,
-                    column: Some(column),
-                    message,
-                });
+                // One bad cell is a hole, not a lost column: the rest is read
+                // and the first bad cell is reported with its place.
+                self.unreadable += 1;
+                self.values.push(f64::NAN);
+                if self.error.is_none() {
+                    self.error = Some(SourceError::Malformed {
+                        path: path.to_path_buf(),
+                        line,
+                        column: Some(column),
+                        message,
+                    });
+                }
             }
         }
     }
@@ -425,6 +440,7 @@ struct RangeReport {
     rows: usize,
     non_finite: Vec<usize>,
     errors: Vec<Option<SourceError>>,
+    unreadable: Vec<usize>,
     fatal: Option<SourceError>,
     saw_quote: bool,
 }
@@ -450,6 +466,7 @@ fn parse_into<R: std::io::Read>(
         rows: 0,
         non_finite: vec![0; columns.len()],
         errors: columns.iter().map(|_| None).collect(),
+        unreadable: vec![0; columns.len()],
         fatal: None,
         saw_quote: false,
     };
@@ -497,9 +514,6 @@ fn parse_into<R: std::io::Read>(
                 }
             }
             for (k, (index, _)) in columns.iter().enumerate() {
-                if report.errors[k].is_some() {
-                    continue;
-                }
                 slots[k][row] = match parse_value(&record[*index]) {
                     Cell::Value(v) => v,
                     Cell::Empty => f64::NAN,
@@ -508,12 +522,15 @@ fn parse_into<R: std::io::Read>(
                         f64::NAN
                     }
                     Cell::Bad(message) => {
-                        report.errors[k] = Some(SourceError::Malformed {
-                            path: path.to_path_buf(),
-                            line,
-                            column: Some(index + 1),
-                            message,
-                        });
+                        report.unreadable[k] += 1;
+                        if report.errors[k].is_none() {
+                            report.errors[k] = Some(SourceError::Malformed {
+                                path: path.to_path_buf(),
+                                line,
+                                column: Some(index + 1),
+                                message,
+                            });
+                        }
                         f64::NAN
                     }
                 };
@@ -615,6 +632,7 @@ fn read_exact_ranges(
             .collect()
     });
     let mut non_finite = vec![0usize; columns.len()];
+    let mut unreadable = vec![0usize; columns.len()];
     let mut errors: Vec<Option<SourceError>> = columns.iter().map(|_| None).collect();
     for (report, expected) in reports.into_iter().zip(&rows) {
         let report = report?;
@@ -629,6 +647,7 @@ fn read_exact_ranges(
                 errors[k] = e;
             }
             non_finite[k] += report.non_finite[k];
+            unreadable[k] += report.unreadable[k];
         }
     }
     Ok(Some(Chunk {
@@ -637,10 +656,13 @@ fn read_exact_ranges(
             .into_iter()
             .zip(non_finite)
             .zip(errors)
-            .map(|((values, non_finite), error)| Filling {
+            .zip(unreadable)
+            .map(|(((values, non_finite), error), unreadable)| Filling {
                 values,
                 non_finite,
                 error,
+                unreadable,
+                fatal: None,
             })
             .collect(),
         fatal: None,
@@ -729,14 +751,8 @@ fn merge_chunks(
     }
     let timestamps = Arc::new(timestamps);
     for (k, (_, metric)) in columns.iter().enumerate() {
-        let error = chunks.iter_mut().find_map(|c| c.filling[k].error.take());
-        if let Some(e) = error {
-            for c in &mut chunks {
-                c.filling[k].values = Vec::new();
-            }
-            out.insert((*metric).clone(), Err(e));
-            continue;
-        }
+        let first_unreadable = chunks.iter_mut().find_map(|c| c.filling[k].error.take());
+        let unreadable: usize = chunks.iter().map(|c| c.filling[k].unreadable).sum();
         let (values, non_finite) = if chunks.len() == 1 {
             let f = &mut chunks[0].filling[k];
             let mut v = std::mem::take(&mut f.values);
@@ -752,12 +768,21 @@ fn merge_chunks(
             }
             (values, non_finite)
         };
+        // Nothing readable at all: the first bad cell is the error.
+        if unreadable > 0 && values.iter().all(|v| v.is_nan()) {
+            if let Some(e) = first_unreadable {
+                out.insert((*metric).clone(), Err(e));
+                continue;
+            }
+        }
         out.insert(
             (*metric).clone(),
             Ok(Raw {
                 timestamps: Arc::clone(&timestamps),
                 values,
                 non_finite,
+                unreadable,
+                first_unreadable,
             }),
         );
     }
@@ -791,8 +816,8 @@ fn read_csv_long(
         match parse_timestamp(stamp) {
             Some(t) => stamps[i].push(t),
             None => {
-                if filling[i].error.is_none() {
-                    filling[i].error = Some(bad_timestamp(path, line, stamp));
+                if filling[i].fatal.is_none() {
+                    filling[i].fatal = Some(bad_timestamp(path, line, stamp));
                 }
                 continue;
             }
@@ -803,7 +828,11 @@ fn read_csv_long(
         .iter()
         .zip(stamps.into_iter().zip(filling))
         .map(|(metric, (timestamps, fill))| {
-            let result = match fill.error {
+            let unusable = fill.unreadable > 0 && fill.values.iter().all(|v| v.is_nan());
+            let result = match fill
+                .fatal
+                .or(if unusable { fill.error.clone() } else { None })
+            {
                 Some(e) => Err(e),
                 None if timestamps.is_empty() => Err(SourceError::NoColumn {
                     path: path.to_path_buf(),
@@ -814,6 +843,8 @@ fn read_csv_long(
                     timestamps: Arc::new(timestamps),
                     values: fill.values,
                     non_finite: fill.non_finite,
+                    unreadable: fill.unreadable,
+                    first_unreadable: fill.error,
                 }),
             };
             (metric.clone(), result)
@@ -1073,6 +1104,8 @@ fn read_parquet(path: &Path, wanted: &[String]) -> Result<FileResult, SourceErro
                 timestamps: Arc::clone(&timestamps),
                 values: std::mem::take(&mut values[k]),
                 non_finite: non_finite[k],
+                unreadable: 0,
+                first_unreadable: None,
             }),
         };
         out.insert(metric.clone(), result);
@@ -1225,6 +1258,8 @@ fn read_parquet_long(
                     timestamps: Arc::new(std::mem::take(&mut stamps[i])),
                     values: std::mem::take(&mut values[i]),
                     non_finite: non_finite[i],
+                    unreadable: 0,
+                    first_unreadable: None,
                 })
             };
             (metric.clone(), result)

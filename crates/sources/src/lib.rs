@@ -656,6 +656,8 @@ fn assemble(
                     (identity, identity || t.windows(2).all(|w| w[0] < w[1]))
                 });
                 let non_finite = raw.non_finite;
+                let unreadable = raw.unreadable;
+                let first_unreadable = raw.first_unreadable.as_ref().map(ToString::to_string);
                 let (aligned, mut repairs) = if identity {
                     // Regular data already on the grid: no copy at all.
                     (
@@ -682,6 +684,8 @@ fn assemble(
                     (align(&s, &grid, how), r)
                 };
                 repairs.non_finite += non_finite;
+                repairs.unreadable += unreadable;
+                repairs.first_unreadable = first_unreadable;
                 (aligned, repairs)
             }
             Points::Owned(points) => {

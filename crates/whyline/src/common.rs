@@ -88,4 +88,46 @@ pub(crate) fn report_missing(data: &DataSet) {
     for m in &data.missing {
         eprintln!("  missing: {m}");
     }
+    for h in holes(data) {
+        eprintln!("  holes: {h}");
+    }
+}
+
+/// A metric read with cells that could not be read as numbers: holes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Holes {
+    pub(crate) metric: String,
+    pub(crate) cells: usize,
+    /// Where the first one is and what it held.
+    pub(crate) first: Option<String>,
+}
+
+impl std::fmt::Display for Holes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}`: {} cell{} could not be read as a number and {} a hole in the series{}",
+            self.metric,
+            self.cells,
+            if self.cells == 1 { "" } else { "s" },
+            if self.cells == 1 { "is" } else { "are" },
+            self.first
+                .as_ref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// The metrics of `data` with holes where cells could not be read.
+pub(crate) fn holes(data: &DataSet) -> Vec<Holes> {
+    data.repairs
+        .iter()
+        .filter(|(_, r)| r.unreadable > 0)
+        .map(|(id, r)| Holes {
+            metric: id.clone(),
+            cells: r.unreadable,
+            first: r.first_unreadable.clone(),
+        })
+        .collect()
 }

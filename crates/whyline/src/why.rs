@@ -48,6 +48,8 @@ pub(crate) struct Answer {
     pub(crate) suspected: Vec<SuspectedEdge>,
     /// The data's lead where the map ends at the asked metric.
     pub(crate) lead: Option<Vec<usize>>,
+    /// Metrics read with holes where cells could not be read as numbers.
+    pub(crate) holes: Vec<crate::common::Holes>,
 }
 
 /// Why a question could not be answered.
@@ -217,6 +219,7 @@ pub(crate) fn ask_sources(
     Ok(Answer {
         explanation: answered.explanation,
         grid,
+        holes: crate::common::holes(&data),
         missing: data.missing,
         suspected: answered.suspected,
         lead: answered.lead,
@@ -388,6 +391,7 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             "strength": (x.strength * 1000.0).round() / 1000.0,
         })).collect::<Vec<_>>(),
         "missing": a.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
+        "holes": a.holes.iter().map(|h| serde_json::json!({"metric": h.metric, "cells": h.cells, "first": h.first})).collect::<Vec<_>>(),
     })
 }
 
@@ -711,5 +715,8 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
 fn missing_lines(out: &mut String, a: &Answer) {
     for m in &a.missing {
         let _ = writeln!(out, "  missing: {m}");
+    }
+    for h in &a.holes {
+        let _ = writeln!(out, "  holes: {h}");
     }
 }

@@ -780,6 +780,75 @@ mod why {
         );
     }
 
+    /// Issue #15, item 3: one bad cell made the whole column unreadable
+    /// (and was reported a line early). Now the rest is read, the cell is
+    /// named at its file line, and the answer says the metric has a hole.
+    #[test]
+    fn a_bad_cell_is_a_hole_named_at_its_line_not_a_lost_column() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("whyline.yaml"),
+            "version: 1\nmetrics:\n  - id: a\n    layer: system\n  - id: b\n    layer: system\n",
+        )
+        .expect("catalog");
+        let mut rows = vec!["timestamp,a,b".to_string()];
+        for t in 0..1440 {
+            rows.push(format!(
+                "{},{},{}",
+                1_767_225_600 + t * 60,
+                100 + t % 7,
+                5 + t % 3
+            ));
+        }
+        // File line 1301 (row 1300) and the last line, 1441.
+        rows[1300] = format!("{},oops,5", 1_767_225_600 + 1299 * 60);
+        rows[1440] = format!("{},103,bad", 1_767_225_600 + 1439 * 60);
+        std::fs::write(dir.path().join("data.csv"), rows.join("\n") + "\n").expect("data");
+        for (metric, place) in [
+            ("a", "data.csv:1301:2: `oops`"),
+            ("b", "data.csv:1441:3: `bad`"),
+        ] {
+            let out = whyline(
+                dir.path(),
+                &[
+                    "why",
+                    metric,
+                    "--catalog",
+                    "whyline.yaml",
+                    "--data",
+                    "data.csv",
+                ],
+            );
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            let text = stdout(&out);
+            assert!(
+                text.contains(&format!(
+                    "holes: `{metric}`: 1 cell could not be read as a number"
+                )) && text.contains(place),
+                "{text}"
+            );
+            let json = whyline(
+                dir.path(),
+                &[
+                    "why",
+                    metric,
+                    "--catalog",
+                    "whyline.yaml",
+                    "--data",
+                    "data.csv",
+                    "--format",
+                    "json",
+                ],
+            );
+            let answer: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+            assert_eq!(answer["holes"][0]["cells"], 1, "{answer}");
+            assert!(
+                answer["change"]["baseline"].is_number(),
+                "the rest was read: {answer}"
+            );
+        }
+    }
+
     #[test]
     fn a_calm_time_is_not_red() {
         let dir = shop_with_fault("checkout_cpu_utilization:step:8");

@@ -373,6 +373,7 @@ fn over_snapshot(snapshot: &Snapshot, question: &Question) -> Result<Value, ApiE
             explanation: answered.explanation,
             grid,
             missing: snapshot.data.missing.clone(),
+            holes: common::holes(&snapshot.data),
             suspected: answered.suspected,
             lead: answered.lead,
         },
