@@ -439,27 +439,6 @@ pub(crate) fn percent(relative: f64) -> String {
     }
 }
 
-#[cfg(test)]
-mod number_tests {
-    use super::{number, percent};
-
-    #[test]
-    fn every_f64_prints_sensibly() {
-        assert_eq!(number(12_345.6), "12,346");
-        assert_eq!(number(-1_234_567.0), "-1,234,567");
-        assert_eq!(number(0.0123), "0.012");
-        assert_eq!(number(1e20), "1.00e20");
-        assert_eq!(number(-9.3e300), "-9.30e300");
-        assert_eq!(number(f64::MAX), "1.80e308");
-        assert_eq!(number(f64::INFINITY), "inf");
-        assert_eq!(number(f64::NEG_INFINITY), "-inf");
-        assert_eq!(number(f64::NAN), "n/a");
-        assert_eq!(percent(-0.27), "-27%");
-        assert_eq!(percent(1e18), "+1.0e20%");
-        assert_eq!(percent(f64::NAN), "");
-    }
-}
-
 fn describe_move(catalog: &Catalog, m: usize, c: &Change) -> String {
     let unit = catalog.metrics[m]
         .unit
@@ -718,5 +697,26 @@ fn missing_lines(out: &mut String, a: &Answer) {
     }
     for h in &a.holes {
         let _ = writeln!(out, "  holes: {h}");
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::{number, percent};
+
+    #[test]
+    fn every_f64_prints_sensibly() {
+        assert_eq!(number(12_345.6), "12,346");
+        assert_eq!(number(-1_234_567.0), "-1,234,567");
+        assert_eq!(number(0.0123), "0.012");
+        assert_eq!(number(1e20), "1.00e20");
+        assert_eq!(number(-9.3e300), "-9.30e300");
+        assert_eq!(number(f64::MAX), "1.80e308");
+        assert_eq!(number(f64::INFINITY), "inf");
+        assert_eq!(number(f64::NEG_INFINITY), "-inf");
+        assert_eq!(number(f64::NAN), "n/a");
+        assert_eq!(percent(-0.27), "-27%");
+        assert_eq!(percent(1e18), "+1.0e20%");
+        assert_eq!(percent(f64::NAN), "");
     }
 }
