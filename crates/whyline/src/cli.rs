@@ -29,12 +29,15 @@ pub(crate) enum Command {
     /// Exit 2: the catalog is invalid; every error is listed with file:line:column.
     Check(CheckArgs),
     /// Draw the map as Graphviz DOT or Mermaid, business on top, system at the bottom.
+    ///
+    /// Exit 0: drawn. Exit 2: the catalog is invalid.
     Graph(GraphArgs),
     /// Fetch every metric the catalog needs for a window into one Parquet file.
     ///
     /// Freezes an incident: the file can be attached to a postmortem and
     /// explained again offline with `--data FILE.parquet`. Metrics that cannot be
     /// read are listed with the reason; the others are still written.
+    ///
     /// Exit 0: all read. Exit 1: written, some missing. Exit 2: nothing written.
     Pull(PullArgs),
     /// Explain why a metric is red: walk its drivers over the data to the root cause.
@@ -42,14 +45,21 @@ pub(crate) enum Command {
     /// Prints the breadcrumb from the metric down to the most likely root cause,
     /// with each metric's move, owner and how much of the move the path explains;
     /// when its drivers do not explain the move, says the map ends there.
+    ///
+    /// Exit 0: answered, whatever the status (red, amber, green or unknown).
+    /// Exit 2: invalid catalog or question (unknown metric, bad time), or no data for it.
     Why(WhyArgs),
     /// Generate data from a structural causal model, with an injected fault.
     ///
     /// On your own catalog (`--catalog`) it writes a data file for a game day:
     /// would the map have found this? With `--random` it also writes a random
     /// layered map. A `truth.json` records the fault.
+    ///
+    /// Exit 0: written. Exit 2: invalid catalog, fault or output folder.
     Simulate(SimulateArgs),
     /// The whole story on the example shop: simulate a CPU fault, check the map, ask why revenue is red.
+    ///
+    /// Exit 0: the story ran. Exit 2: a step could not run.
     Demo(DemoArgs),
     /// Check declared drivers against the data, and suggest missing ones.
     ///
@@ -57,9 +67,15 @@ pub(crate) enum Command {
     /// or contradict it? And which edges are probably missing, as YAML ready to
     /// paste into the right team's file. Never edits the catalog: `--apply`
     /// writes the suggestions to a separate review file.
+    ///
+    /// Exit 0: no declared edge is contradicted. Exit 1: the data contradicts
+    /// some declared edge. Exit 2: invalid catalog or no data.
     Edges(EdgesArgs),
     /// The two tests with evidence: red episodes and whether the map explained
     /// them, near-duplicates, flat and dead metrics, and explainability coverage.
+    ///
+    /// Exit 0: every metric is kept. Exit 1: some metric fails a test (to cut,
+    /// or unexplained). Exit 2: invalid catalog or no data.
     Audit(AuditArgs),
     /// The weekly metrics review / on-call handoff agenda, in Markdown.
     ///
@@ -67,9 +83,13 @@ pub(crate) enum Command {
     /// owner), unexplained moves that need mapping work, alerts with no
     /// decision behind them, metrics proposed for retirement, edges the data no
     /// longer supports, and the questions the meeting must decide.
+    ///
+    /// Exit 0: written (whatever it says). Exit 2: invalid catalog or no data.
     Review(AuditArgs),
     /// A one-page report where every red number carries its why: self-contained
     /// HTML (no network needed to open it, printable to PDF) or Markdown.
+    ///
+    /// Exit 0: written. Exit 2: invalid catalog, no data, or the file exists (use --force).
     Report(ReportArgs),
     /// Serve the map as a live web page and a JSON API (read-only).
     ///
@@ -78,6 +98,8 @@ pub(crate) enum Command {
     /// set, the API asks for it.
     /// Data is refreshed in the background; the catalog is reloaded when its
     /// files change, and a broken edit keeps the last good catalog serving.
+    ///
+    /// Exit 0: stopped cleanly. Exit 2: invalid catalog, address or token.
     Serve(ServeArgs),
 }
 

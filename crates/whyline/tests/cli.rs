@@ -1489,3 +1489,27 @@ mod audit {
         insta::assert_snapshot!("audit_markdown", stdout(&out));
     }
 }
+
+/// Issue #15, item 10: `audit` exits 1 when some metric fails a test, and no
+/// help text said so. Every command's `--help` names its exit codes.
+#[test]
+fn every_command_documents_its_exit_codes_in_help() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for command in [
+        "check", "graph", "pull", "why", "simulate", "demo", "edges", "audit", "review", "report",
+        "serve",
+    ] {
+        let out = whyline(dir.path(), &[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        let help = stdout(&out);
+        assert!(
+            help.contains("Exit 0") && help.contains("Exit 2"),
+            "`whyline {command} --help` does not name its exit codes:\n{help}"
+        );
+    }
+    let audit = stdout(&whyline(dir.path(), &["audit", "--help"]));
+    assert!(
+        audit.contains("Exit 1: some metric fails a test"),
+        "{audit}"
+    );
+}
