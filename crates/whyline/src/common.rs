@@ -67,8 +67,8 @@ pub(crate) fn fetch_all(
             eprintln!(
                 "error: no data could be read; give --data FILE, or a window for the catalog's sources"
             );
-            for m in &data.missing {
-                eprintln!("  missing: {m}");
+            for line in missing_lines(&data.missing) {
+                eprintln!("  missing: {line}");
             }
             Err(Outcome::Invalid)
         }
@@ -83,10 +83,42 @@ pub(crate) fn by_metric<'a>(catalog: &Catalog, data: &'a DataSet) -> HashMap<usi
         .collect()
 }
 
+/// What could not be read, for a person: one line per metric, except that an
+/// error shared by several metrics of one source (a file that cannot be read
+/// at all) is said once, with how many metrics it affects.
+pub(crate) fn missing_lines(missing: &[whyline_sources::Missing]) -> Vec<String> {
+    let mut groups: Vec<(String, String, Vec<&str>)> = Vec::new();
+    for m in missing {
+        let error = m.error.to_string();
+        match groups
+            .iter_mut()
+            .find(|(source, e, _)| *source == m.source && *e == error)
+        {
+            Some((_, _, metrics)) => metrics.push(&m.metric),
+            None => groups.push((m.source.clone(), error, vec![&m.metric])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(source, error, metrics)| match metrics.as_slice() {
+            [one] => format!("`{one}` from {source}: {error}"),
+            many => {
+                let shown: Vec<String> = many.iter().take(3).map(|m| format!("`{m}`")).collect();
+                format!(
+                    "{} metrics from {source} ({}{}): {error}",
+                    many.len(),
+                    shown.join(", "),
+                    if many.len() > 3 { ", ..." } else { "" }
+                )
+            }
+        })
+        .collect()
+}
+
 /// Prints what could not be read, on stderr.
 pub(crate) fn report_missing(data: &DataSet) {
-    for m in &data.missing {
-        eprintln!("  missing: {m}");
+    for line in missing_lines(&data.missing) {
+        eprintln!("  missing: {line}");
     }
     for h in holes(data) {
         eprintln!("  holes: {h}");

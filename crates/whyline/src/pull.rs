@@ -193,8 +193,8 @@ fn print_human(path: &Path, data: &DataSet, asked: usize, written: &Result<(), S
             data.missing.len(),
             if data.missing.len() == 1 { "" } else { "s" }
         );
-        for m in &data.missing {
-            eprintln!("  - {m}");
+        for line in crate::common::missing_lines(&data.missing) {
+            eprintln!("  - {line}");
         }
     }
     for (id, r) in &data.repairs {

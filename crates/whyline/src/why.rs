@@ -187,7 +187,7 @@ pub(crate) fn ask_sources(
         .collect();
     let data = fetch(catalog, &ids, options, &Quiet);
     let Some(grid) = data.grid else {
-        let reasons: Vec<String> = data.missing.iter().map(ToString::to_string).collect();
+        let reasons = crate::common::missing_lines(&data.missing);
         return Err(AskError::NoData(format!(
             "no data could be read for `{metric}`:\n  {}",
             reasons.join("\n  ")
@@ -692,8 +692,8 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
 }
 
 fn missing_lines(out: &mut String, a: &Answer) {
-    for m in &a.missing {
-        let _ = writeln!(out, "  missing: {m}");
+    for line in crate::common::missing_lines(&a.missing) {
+        let _ = writeln!(out, "  missing: {line}");
     }
     for h in &a.holes {
         let _ = writeln!(out, "  holes: {h}");

@@ -1513,3 +1513,25 @@ fn every_command_documents_its_exit_codes_in_help() {
         "{audit}"
     );
 }
+
+/// Issue #15, item 8: a file-level data error was repeated once per metric
+/// (35 identical lines); it is said once, with the number of metrics.
+#[test]
+fn a_file_level_data_error_is_said_once_with_the_metrics_it_affects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bad.csv"), "time,revenue\n1,2\n").expect("data");
+    let catalog = repo_root().join("examples/shop").display().to_string();
+    let out = whyline(
+        dir.path(),
+        &["audit", "--catalog", &catalog, "--data", "bad.csv"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("missing:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("35 metrics from `bad.csv`")
+            && lines[0].contains("the first column is `time`"),
+        "{err}"
+    );
+}
