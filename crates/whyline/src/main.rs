@@ -66,7 +66,23 @@ pub(crate) fn load(
     }
 }
 
+/// Output piped into `head` or `less` may be cut short: like every Unix tool,
+/// whyline then ends quietly on SIGPIPE. Rust ignores the signal by default,
+/// which turns a closed pipe into a panic inside `println!`.
+#[cfg(unix)]
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists;
+    // restoring the default disposition of SIGPIPE has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn end_quietly_on_a_closed_pipe() {}
+
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Check(args) => match load(args.catalog.catalog.as_ref()) {

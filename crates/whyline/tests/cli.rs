@@ -1535,3 +1535,31 @@ fn a_file_level_data_error_is_said_once_with_the_metrics_it_affects() {
         "{err}"
     );
 }
+
+/// Issue #14: `whyline graph ... | head -1` panicked on the closed pipe
+/// (Rust ignores SIGPIPE). Now the command ends quietly, as Unix tools do.
+#[cfg(unix)]
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let catalog = repo_root().join("examples/shop").display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_whyline"))
+        .args(["graph", "--catalog", &catalog, "--format", "mermaid"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // The reader goes away before reading anything, as `head` does after its lines.
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    let status = child.wait().expect("wait");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(status.code(), Some(101), "a panic's exit code: {err}");
+}
