@@ -140,7 +140,7 @@ pub(crate) struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub(crate) format: ReportFormat,
-    /// Where to write it.
+    /// Where to write it; `-` is standard output.
     #[arg(short, long, value_name = "FILE", default_value = "report.html")]
     pub(crate) output: std::path::PathBuf,
     /// Replace an existing file (the old one is kept as FILE.bak).

@@ -75,15 +75,32 @@ fn render(args: &ReportArgs, checked: &Checked) -> Result<(), Outcome> {
         ReportFormat::Html => html(catalog, &entries, &grid, &series, args.audience),
         ReportFormat::Md => markdown(catalog, &entries, &grid),
     };
-    if let Err(e) = write_file(&args.output, text.as_bytes(), args.force) {
-        eprintln!("error: {e}");
-        return Err(Outcome::Invalid);
+    // `-o -` is standard output, as for most Unix tools (not a file named `-`).
+    if args.output.as_os_str() == "-" {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            eprintln!("error: cannot write the report to standard output: {e}");
+            return Err(Outcome::Invalid);
+        }
+        eprintln!(
+            "wrote the report to standard output ({} metrics)",
+            entries.len()
+        );
+    } else {
+        if let Err(e) = write_file(&args.output, text.as_bytes(), args.force) {
+            eprintln!("error: {e}");
+            return Err(Outcome::Invalid);
+        }
+        eprintln!(
+            "wrote {} ({} metrics)",
+            args.output.display(),
+            entries.len()
+        );
     }
-    eprintln!(
-        "wrote {} ({} metrics)",
-        args.output.display(),
-        entries.len()
-    );
     common::report_missing(&data);
     Ok(())
 }

@@ -1563,3 +1563,43 @@ fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(status.code(), Some(101), "a panic's exit code: {err}");
 }
+
+/// Issue #15, item 6: `report -o -` wrote a file named `-`; it is standard output.
+#[test]
+fn report_to_a_dash_goes_to_standard_output_not_a_file_named_dash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalog = repo_root().join("examples/shop").display().to_string();
+    let sim = whyline(
+        dir.path(),
+        &[
+            "simulate",
+            "--catalog",
+            &catalog,
+            "--fault",
+            "checkout_cpu_utilization:step:8",
+            "-o",
+            "sim",
+        ],
+    );
+    assert_eq!(sim.status.code(), Some(0), "{}", stderr(&sim));
+    let out = whyline(
+        dir.path(),
+        &[
+            "report",
+            "--catalog",
+            &catalog,
+            "--data",
+            "sim/data.csv",
+            "--format",
+            "md",
+            "-o",
+            "-",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("# Metrics report"), "{}", stdout(&out));
+    assert!(
+        !dir.path().join("-").exists(),
+        "a file named `-` was written"
+    );
+}
