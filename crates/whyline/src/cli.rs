@@ -278,10 +278,10 @@ pub(crate) struct SimulateArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// The example map.
-    #[arg(long, default_value = "examples/shop")]
-    pub(crate) catalog: std::path::PathBuf,
-    /// Where the simulated data goes.
+    /// A map to use instead of the example shop built into the binary.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) catalog: Option<std::path::PathBuf>,
+    /// Where the demo writes: the example map (shop/metrics/) and the simulated data.
     #[arg(long, default_value = "target/demo")]
     pub(crate) output: std::path::PathBuf,
 }

@@ -176,9 +176,62 @@ pub(crate) fn run(args: &SimulateArgs) -> Outcome {
     }
 }
 
+/// The example shop's catalog, built into the binary so `demo` runs from any
+/// folder: (file name, YAML).
+const EXAMPLE_SHOP: [(&str, &str); 6] = [
+    (
+        "business.yaml",
+        include_str!("../../../examples/shop/metrics/business.yaml"),
+    ),
+    (
+        "checkout.yaml",
+        include_str!("../../../examples/shop/metrics/checkout.yaml"),
+    ),
+    (
+        "frontend.yaml",
+        include_str!("../../../examples/shop/metrics/frontend.yaml"),
+    ),
+    (
+        "payments.yaml",
+        include_str!("../../../examples/shop/metrics/payments.yaml"),
+    ),
+    (
+        "platform.yaml",
+        include_str!("../../../examples/shop/metrics/platform.yaml"),
+    ),
+    (
+        "search.yaml",
+        include_str!("../../../examples/shop/metrics/search.yaml"),
+    ),
+];
+
 /// Runs `demo`: simulate a CPU fault on the shop, check the map, explain revenue.
 pub(crate) fn demo(args: &DemoArgs) -> Outcome {
-    let Ok((catalog_path, checked)) = crate::load(Some(&args.catalog)) else {
+    let catalog = match &args.catalog {
+        Some(path) => path.clone(),
+        None => {
+            // The built-in shop, written where the demo writes; a copy already
+            // there is the user's to edit, and is used as it is.
+            let dir = args.output.join("shop/metrics");
+            for (name, text) in EXAMPLE_SHOP {
+                let path = dir.join(name);
+                if path.exists() {
+                    continue;
+                }
+                if let Err(e) = write_file(&path, text.as_bytes(), false) {
+                    eprintln!("error: {e}");
+                    return Outcome::Invalid;
+                }
+            }
+            println!(
+                "The example shop's map is in {} (edit it and run `whyline check --catalog {}`).\n",
+                dir.display(),
+                dir.display()
+            );
+            dir
+        }
+    };
+    let Ok((catalog_path, checked)) = crate::load(Some(&catalog)) else {
         return Outcome::Invalid;
     };
     if !checked.is_valid() {
@@ -190,7 +243,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Outcome {
     }
     let sim = SimulateArgs {
         catalog: CatalogArg {
-            catalog: Some(args.catalog.clone()),
+            catalog: Some(catalog.clone()),
         },
         random: Vec::new(),
         fault: vec!["checkout_cpu_utilization:step:8".to_string()],

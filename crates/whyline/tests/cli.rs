@@ -1142,6 +1142,30 @@ mod why {
         );
     }
 
+    /// Issue #15, item 12: `cd /tmp && whyline demo` failed ("catalog
+    /// `examples/shop` does not exist"). The shop is built in; the demo runs
+    /// from any folder and writes the map where it says.
+    #[test]
+    fn the_demo_runs_from_any_folder_with_the_shop_built_in() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = whyline(dir.path(), &["demo", "--output", "here"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("Most likely root cause: checkout_cpu_utilization"),
+            "{text}"
+        );
+        let map = dir.path().join("here/shop/metrics/business.yaml");
+        assert!(map.is_file(), "the map is written where the demo says");
+        assert!(text.contains("here/shop/metrics"), "{text}");
+        // An edited copy is the user's: a second run uses it and does not overwrite it.
+        let edited = std::fs::read_to_string(&map).expect("map") + "\n# my note\n";
+        std::fs::write(&map, &edited).expect("edit");
+        let again = whyline(dir.path(), &["demo", "--output", "here"]);
+        assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+        assert_eq!(std::fs::read_to_string(&map).expect("map"), edited);
+    }
+
     #[test]
     fn the_demo_runs_the_whole_story() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1597,7 +1621,11 @@ fn report_to_a_dash_goes_to_standard_output_not_a_file_named_dash() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("# Metrics report"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("# Metrics report"),
+        "{}",
+        stdout(&out)
+    );
     assert!(
         !dir.path().join("-").exists(),
         "a file named `-` was written"
