@@ -22,7 +22,12 @@ struct Loaded {
 fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
     let catalog = &checked.catalog;
     common::require_valid(checked)?;
-    let range = common::period(args.since.as_deref(), args.to.as_deref())?;
+    let range = common::period(
+        None,
+        args.to.as_deref(),
+        args.since.as_deref(),
+        args.data.is_some(),
+    )?;
     let (data, grid) = common::fetch_all(catalog, range, args.data.clone())?;
     let report = audit_of(catalog, &data, grid);
     Ok(Loaded { report, grid, data })

@@ -131,7 +131,7 @@ pub(crate) struct ReportArgs {
     /// The period, as a length ending at --to (e.g. 7d) [default: all the data in --data].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,
-    /// End of the period [default: now].
+    /// End of the period [default: now; with --data and no --since, the data's end].
     #[arg(long, value_name = "TIME")]
     pub(crate) to: Option<String>,
     /// Who reads it.
@@ -168,7 +168,7 @@ pub(crate) struct AuditArgs {
     /// The period, as a length ending at --to (e.g. 90d) [default: all the data in --data].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,
-    /// End of the period [default: now].
+    /// End of the period [default: now; with --data and no --since, the data's end].
     #[arg(long, value_name = "TIME")]
     pub(crate) to: Option<String>,
     /// Output format.

@@ -34,22 +34,56 @@ pub(crate) fn require_valid(checked: &Checked) -> Result<(), Outcome> {
 }
 
 /// The window of `--since` [`--to`], or `None` (all the data of a file).
-pub(crate) fn period(since: Option<&str>, to: Option<&str>) -> Result<Option<TimeRange>, Outcome> {
-    match since {
-        None => Ok(None),
-        Some(since) => pull::window(None, to, Some(since)).map(Some).map_err(|e| {
-            eprintln!("error: {e}");
-            Outcome::Invalid
-        }),
+pub(crate) fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+    since: Option<&str>,
+    data_file: bool,
+) -> Result<Period, Outcome> {
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        Outcome::Invalid
+    };
+    match (from, to, since) {
+        // Nothing given: a file is read whole (network sources need a window).
+        (None, None, None) => Ok(Period::default()),
+        // `--to` alone: a file up to that time; a network source needs a start.
+        (None, Some(to), None) if data_file => {
+            let end = whyline_series::parse_time(to).map_err(|e| fail(format!("--to: {e}")))?;
+            Ok(Period {
+                range: None,
+                until: Some(end),
+            })
+        }
+        (None, Some(_), None) => Err(fail(
+            "--to alone leaves the window open at its start: give --since DURATION (or --from TIME) too"
+                .to_string(),
+        )),
+        _ => pull::window(from, to, since)
+            .map(|range| Period {
+                range: Some(range),
+                until: None,
+            })
+            .map_err(fail),
     }
+}
+
+/// The window the flags ask for: a range to read, or (for a file with `--to`
+/// alone) the whole file up to a time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Period {
+    pub(crate) range: Option<TimeRange>,
+    /// Keep only the points before this time (Unix ms), as a window's end.
+    pub(crate) until: Option<i64>,
 }
 
 /// Reads every metric of the catalog for the period; an error when nothing could be read.
 pub(crate) fn fetch_all(
     catalog: &Catalog,
-    range: Option<TimeRange>,
+    period: Period,
     data_file: Option<std::path::PathBuf>,
 ) -> Result<(DataSet, Grid), Outcome> {
+    let range = period.range;
     let ids: Vec<String> = catalog.metrics.iter().map(|m| m.id.clone()).collect();
     let data = fetch(
         catalog,
@@ -61,6 +95,10 @@ pub(crate) fn fetch_all(
         },
         &Quiet,
     );
+    let data = match period.until {
+        Some(end) => until(data, end),
+        None => data,
+    };
     match data.grid {
         Some(grid) => Ok((data, grid)),
         None => {
@@ -73,6 +111,33 @@ pub(crate) fn fetch_all(
             Err(Outcome::Invalid)
         }
     }
+}
+
+/// `data` cut at `end`: the grid's buckets that start at or after it are dropped
+/// (none left: no grid, and every metric says so).
+fn until(mut data: DataSet, end: i64) -> DataSet {
+    let Some(grid) = data.grid else {
+        return data;
+    };
+    // As a window's end: buckets that start before `end`.
+    let step = grid.step.max(1);
+    let keep = if end <= grid.start {
+        0
+    } else {
+        (((end - grid.start + step - 1) / step) as usize).min(grid.len)
+    };
+    if keep == 0 {
+        data.grid = None;
+        data.series.clear();
+        return data;
+    }
+    let cut = Grid { len: keep, ..grid };
+    data.grid = Some(cut);
+    for aligned in data.series.values_mut() {
+        aligned.grid = cut;
+        aligned.values.truncate(keep);
+    }
+    data
 }
 
 /// The aligned values of every metric read, by catalog position.

@@ -9,7 +9,7 @@ use whyline_map::MetricGraph;
 
 use crate::cli::{EdgesArgs, EdgesFormat};
 use crate::output::write_file;
-use crate::{Outcome, common, pull};
+use crate::{Outcome, common};
 
 fn lag_text(points: usize, step_ms: i64) -> String {
     Duration::from_millis((points as i64 * step_ms).max(0) as u64).to_string()
@@ -21,20 +21,15 @@ pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
     if let Err(outcome) = common::require_valid(checked) {
         return outcome;
     }
-    let range = if args.from.is_some() || args.since.is_some() {
-        match pull::window(
-            args.from.as_deref(),
-            args.to.as_deref(),
-            args.since.as_deref(),
-        ) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Outcome::Invalid;
-            }
-        }
-    } else {
-        None
+    // Window flags read the same way in every command (`common::period`).
+    let range = match common::period(
+        args.from.as_deref(),
+        args.to.as_deref(),
+        args.since.as_deref(),
+        args.data.is_some(),
+    ) {
+        Ok(range) => range,
+        Err(outcome) => return outcome,
     };
     let (data, grid) = match common::fetch_all(catalog, range, args.data.clone()) {
         Ok(loaded) => loaded,

@@ -49,7 +49,12 @@ pub(crate) fn run(args: &ReportArgs, checked: &Checked) -> Outcome {
 fn render(args: &ReportArgs, checked: &Checked) -> Result<(), Outcome> {
     let catalog = &checked.catalog;
     common::require_valid(checked)?;
-    let range = common::period(args.since.as_deref(), args.to.as_deref())?;
+    let range = common::period(
+        None,
+        args.to.as_deref(),
+        args.since.as_deref(),
+        args.data.is_some(),
+    )?;
     let (data, grid) = common::fetch_all(catalog, range, args.data.clone())?;
     let graph = MetricGraph::new(catalog);
     let by_metric = common::by_metric(catalog, &data);

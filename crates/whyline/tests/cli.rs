@@ -1631,3 +1631,59 @@ fn report_to_a_dash_goes_to_standard_output_not_a_file_named_dash() {
         "a file named `-` was written"
     );
 }
+
+/// Issue #15, item 5: `--to` alone was ignored (`edges --to 22:00` read
+/// everything, `audit --to` too). Every command reads its window flags alike:
+/// with `--data`, `--to` alone keeps the file up to that time.
+#[test]
+fn to_alone_bounds_the_window_in_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let base = ["--catalog", "d/shop/metrics", "--data", "d/data.csv"];
+    let audit = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["audit"];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(&["--format", "json"]);
+        args.extend_from_slice(extra);
+        let out = whyline(dir.path(), &args);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr(&out)))
+    };
+    let red = |report: &serde_json::Value| {
+        report["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|m| m["id"] == "revenue")
+            .expect("revenue")["red_episodes"]
+            .clone()
+    };
+    assert_eq!(
+        red(&audit(&[])),
+        1,
+        "the CPU fault at 23:00 turns revenue red"
+    );
+    let noon = audit(&["--to", "2026-03-02T12:00:00Z"]);
+    assert_eq!(red(&noon), 0, "the window ends before the fault");
+    assert_eq!(noon["to"], "2026-03-02T12:00:00Z");
+    let edges = |extra: &[&str]| {
+        let mut args = vec!["edges"];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(&["--format", "json"]);
+        args.extend_from_slice(extra);
+        let out = whyline(dir.path(), &args);
+        assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        edges(&["--to", "2026-03-02T22:00:00Z"]),
+        edges(&[
+            "--from",
+            "2026-03-02T00:00:00Z",
+            "--to",
+            "2026-03-02T22:00:00Z"
+        ]),
+        "--to alone reads the same as the whole file's start to --to"
+    );
+    assert_ne!(edges(&["--to", "2026-03-02T22:00:00Z"]), edges(&[]));
+}
