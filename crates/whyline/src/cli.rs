@@ -211,6 +211,9 @@ pub(crate) struct EdgesArgs {
     /// Replace an existing review file (the old one is kept as FILE.bak).
     #[arg(long)]
     pub(crate) force: bool,
+    /// List every declared edge with its verdict, the supported ones too.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -47,7 +47,10 @@ pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
             Err(e) => eprintln!("error: cannot encode JSON: {e}"),
         },
         EdgesFormat::Yaml => print!("{yaml}"),
-        EdgesFormat::Human => print!("{}", human(catalog, &report, grid.step, &yaml)),
+        EdgesFormat::Human => print!(
+            "{}",
+            human(catalog, &report, grid.step, &yaml, args.verbose)
+        ),
     }
     common::report_missing(&data);
     if let Some(path) = &args.apply {
@@ -152,7 +155,7 @@ fn snippets(catalog: &Catalog, report: &Report, step_ms: i64) -> String {
     out
 }
 
-fn human(catalog: &Catalog, report: &Report, step_ms: i64, yaml: &str) -> String {
+fn human(catalog: &Catalog, report: &Report, step_ms: i64, yaml: &str, verbose: bool) -> String {
     let id = |m: usize| catalog.metrics[m].id.as_str();
     let mut out = String::new();
     let count = |v: Verdict| report.declared.iter().filter(|c| c.verdict == v).count();
@@ -193,6 +196,37 @@ fn human(catalog: &Catalog, report: &Report, step_ms: i64, yaml: &str) -> String
             c.estimate,
             c.q_value
         );
+    }
+    // Every edge that is not `supported` is named; with --verbose, all of them.
+    for c in report
+        .declared
+        .iter()
+        .filter(|c| c.verdict == Verdict::NoData)
+    {
+        let _ = writeln!(
+            out,
+            "  no data       {} -> {}: too little data on one side or both to test it",
+            id(c.from),
+            id(c.to)
+        );
+    }
+    if verbose {
+        for c in report
+            .declared
+            .iter()
+            .filter(|c| c.verdict == Verdict::Supported)
+        {
+            let _ = writeln!(
+                out,
+                "  supported     {} -> {}: `{}` (partial correlation {:+.2} at lag {}, q = {:.2})",
+                id(c.from),
+                id(c.to),
+                c.effect.as_str(),
+                c.estimate,
+                lag_text(c.lag, step_ms),
+                c.q_value
+            );
+        }
     }
     if report.suggested.is_empty() {
         let _ = writeln!(

@@ -1687,3 +1687,33 @@ fn to_alone_bounds_the_window_in_every_command() {
     );
     assert_ne!(edges(&["--to", "2026-03-02T22:00:00Z"]), edges(&[]));
 }
+
+/// Issue #15, item 4: `edges` said "1 without data" and named no edge.
+/// Every edge that is not `supported` is named; `--verbose` names them all.
+#[test]
+fn edges_names_every_edge_that_is_not_supported_and_all_with_verbose() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let base = [
+        "edges",
+        "--catalog",
+        "d/shop/metrics",
+        "--data",
+        "d/data.csv",
+    ];
+    let plain = stdout(&whyline(dir.path(), &base));
+    assert!(plain.contains("1 without data"), "{plain}");
+    assert!(
+        plain.contains("  no data       checkout_error_rate -> refund_rate"),
+        "{plain}"
+    );
+    let mut args = base.to_vec();
+    args.push("--verbose");
+    let verbose = stdout(&whyline(dir.path(), &args));
+    let named = verbose
+        .lines()
+        .filter(|l| l.starts_with("  supported ") || l.starts_with("  no data "))
+        .count();
+    assert_eq!(named, 33, "{verbose}");
+}
