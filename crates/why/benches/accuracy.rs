@@ -90,16 +90,16 @@ fn rank_of(scores: &[(String, f64)], truth: &str) -> Option<usize> {
 /// metric and the data suggests a driver, then the causes), and the answer.
 fn answer_order<'a>(
     catalog: &Catalog,
+    graph: &MetricGraph,
     series: &dyn Fn(usize) -> Option<&'a [f64]>,
     target: usize,
     at: usize,
     settings: &Settings,
 ) -> (Vec<usize>, Explanation) {
-    let graph = MetricGraph::new(catalog);
     // Every series is at hand: nothing more to read.
     let answer = whyline_why::ask::answer(
         catalog,
-        &graph,
+        graph,
         series,
         target,
         Some(at),
@@ -221,14 +221,14 @@ fn call_graph_suite(cases: usize, seed0: u64) {
         let series = |m: usize| Some(data[index[m]].as_slice());
         let asked = catalog.index_of(&model.nodes[target].id).expect("target");
         let started = std::time::Instant::now();
-        let (order, _) = answer_order(&catalog, &series, asked, at, &settings);
+        let graph = MetricGraph::new(&catalog);
+        let (order, answer) = answer_order(&catalog, &graph, &series, asked, at, &settings);
         elapsed += started.elapsed();
         let service = |m: usize| map.service_of[index[m]];
         ours.push(order.iter().position(|&m| service(m) == root));
         if std::env::var_os("WHYLINE_DEBUG").is_some()
             && order.first().is_none_or(|&m| service(m) != root)
         {
-            let (_, answer) = answer_order(&catalog, &series, asked, at, &settings);
             eprintln!(
                 "call-graph miss seed {seed} {measure:?} {kind:?} root svc{root} size {size:.1}: {:?} {} -> {:?}",
                 answer.status,
@@ -294,7 +294,7 @@ fn call_graph_suite(cases: usize, seed0: u64) {
         );
         traversal.push(theirs.iter().position(|(s, _)| *s == root));
         // Calm: the same data, asked well before the fault.
-        let (_, quiet) = answer_order(&catalog, &series, asked, start - 100, &settings);
+        let (_, quiet) = answer_order(&catalog, &graph, &series, asked, start - 100, &settings);
         calm.push(&quiet);
     }
     println!(
@@ -476,8 +476,14 @@ fn simulated_suite(
         // Scored on the answer's root (the CLI contract): the lead when the
         // map ends at the asked metric and the data suggests a driver, then
         // the rest of the causes.
-        let (order, beyond_answer) =
-            answer_order(&catalog, &series, target_metric, at, &Settings::default());
+        let (order, beyond_answer) = answer_order(
+            &catalog,
+            &graph,
+            &series,
+            target_metric,
+            at,
+            &Settings::default(),
+        );
         let lead = (order.first() != beyond_answer.causes.first().map(|c| c.metric).as_ref())
             .then(|| order.first().copied())
             .flatten();
@@ -516,7 +522,14 @@ fn simulated_suite(
             connected.push(rank_of(&ranked, truth));
         }
         // Calm: the same data, asked well before the fault began.
-        let (_, quiet) = answer_order(&catalog, &series, target_metric, 400, &Settings::default());
+        let (_, quiet) = answer_order(
+            &catalog,
+            &graph,
+            &series,
+            target_metric,
+            400,
+            &Settings::default(),
+        );
         calm.push(&quiet);
         let normal = 0..start;
         let abnormal = start..points;

@@ -193,7 +193,7 @@ pub struct Explanation {
     pub change: Option<Change>,
     /// Ranked causes, best first; the asked metric itself when the map ends there.
     pub causes: Vec<Cause>,
-    /// Share of the asked metric's move its mapped drivers do not predict.
+    /// Share of the asked metric's move the map leaves unexplained: its own part ([`crate::attribution`]).
     pub unexplained: f64,
     /// Upstream metrics without data: the engine could not look there.
     pub blind: Vec<usize>,
@@ -212,8 +212,6 @@ struct Evidence {
     residual: Option<f64>,
     /// Share of this metric's move each driver's fitted response predicts.
     shares: HashMap<usize, f64>,
-    /// Share its drivers predict in total.
-    explained: f64,
     /// Fitted response to each driver (units of this metric per unit of the driver).
     coefficients: HashMap<usize, f64>,
     /// The part of its move its drivers do not predict (median residual in
@@ -951,10 +949,14 @@ fn rank<'a>(
     };
     let scores = ranking.root_scores();
     let adjusted = ranking.prefer_upstream(&upstream, &scores);
+    // What the map leaves unexplained is the asked metric's own part of its
+    // move, in the same parts the front ends show (they add up to 1).
     answer.unexplained = match &target_evidence {
         None => f64::NAN,
-        Some(t) if t.residual.is_some() => (1.0 - t.explained).clamp(0.0, 1.0),
-        Some(_) => 1.0,
+        Some(_) => crate::attribution::own_parts(answer)
+            .get(&target)
+            .copied()
+            .unwrap_or(1.0),
     };
     ranking.causes(adjusted, &scores, series, answer);
     (
@@ -1460,7 +1462,6 @@ pub(crate) fn start_of_change(x: &[f64], windows: &Windows, settings: &Settings)
 struct DriverFit {
     residual: Option<f64>,
     shares: HashMap<usize, f64>,
-    explained: f64,
     coefficients: HashMap<usize, f64>,
     own_shift: f64,
     own_series: Option<Vec<f64>>,
@@ -1483,7 +1484,6 @@ fn fit_drivers(
 ) -> DriverFit {
     let mut residual = None;
     let mut shares = HashMap::new();
-    let mut explained = 0.0;
     let mut coefficients = HashMap::new();
     let mut own_shift = delta;
     let mut own_series: Option<Vec<f64>> = None;
@@ -1591,26 +1591,18 @@ fn fit_drivers(
         for ((d, _), b) in drivers.iter().zip(&responses) {
             coefficients.insert(*d, *b);
         }
-        let mut predicted_total = 0.0;
         for ((d, s), b) in drivers.iter().zip(&responses) {
             let moved = median(&s[incident.clone()]).unwrap_or(f64::NAN)
                 - median(&s[baseline.clone()]).unwrap_or(f64::NAN);
             let contribution = b * moved;
-            if contribution.is_finite() {
-                predicted_total += contribution;
-                if delta != 0.0 {
-                    shares.insert(*d, (contribution / delta).clamp(0.0, 1.0));
-                }
+            if contribution.is_finite() && delta != 0.0 {
+                shares.insert(*d, (contribution / delta).clamp(0.0, 1.0));
             }
-        }
-        if delta != 0.0 {
-            explained = (predicted_total / delta).clamp(0.0, 1.0);
         }
     }
     DriverFit {
         residual,
         shares,
-        explained,
         coefficients,
         own_shift,
         own_series,
@@ -1746,7 +1738,6 @@ fn gather<'a>(
     let DriverFit {
         residual,
         shares,
-        explained,
         coefficients,
         own_shift,
         own_series,
@@ -1781,7 +1772,6 @@ fn gather<'a>(
         z_max,
         residual,
         shares,
-        explained,
         coefficients,
         own_shift,
         raw,

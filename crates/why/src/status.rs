@@ -129,24 +129,21 @@ pub(crate) fn judge_raw(
         .flatten();
     let Some(base) = base else {
         let now = level_now(y, at);
+        // Thresholds judge the level alone; without them nothing can be said.
+        let (status, judged) = if has_thresholds {
+            verdict(thresholds, metric.good, now, None, settings)
+        } else {
+            (Status::Unknown, String::new())
+        };
         let reason = match (has_thresholds && now.is_finite(), short) {
             (true, true) => format!(
-                "{}; too little history before the asked time to look for a cause ({with_data} points, at least {needed} needed)",
-                verdict(thresholds, metric.good, now, None, settings).1,
+                "{judged}; too little history before the asked time to look for a cause ({with_data} points, at least {needed} needed)"
             ),
-            (true, false) => format!(
-                "{}; no data in the baseline to look for a cause",
-                verdict(thresholds, metric.good, now, None, settings).1
-            ),
+            (true, false) => format!("{judged}; no data in the baseline to look for a cause"),
             (false, true) => format!(
                 "not enough history before the asked time to judge it ({with_data} points of baseline with data, at least {needed} needed)"
             ),
             (false, false) => "no data in the baseline".to_string(),
-        };
-        let status = if has_thresholds {
-            verdict(thresholds, metric.good, now, None, settings).0
-        } else {
-            Status::Unknown
         };
         return Judgement {
             status,

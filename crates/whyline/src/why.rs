@@ -376,9 +376,7 @@ pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
             "unmapped_edges": path.windows(2).filter(|w| a.suspected.iter().any(|x| x.to == w[0] && x.from == w[1])).map(|w| serde_json::json!({"from": id(w[1]), "to": id(w[0])})).collect::<Vec<_>>(),
             "path": path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
         })),
-        // The asked metric's own part: what the map leaves unexplained, in
-        // the same parts as each cause's `own_share` (they add up to 1).
-        "unexplained": (parts.get(&e.target).copied().unwrap_or(e.unexplained) * 1000.0).round() / 1000.0,
+        "unexplained": (e.unexplained * 1000.0).round() / 1000.0,
         "map_ends": e.causes.first().is_some_and(|c| c.metric == e.target),
         "incident": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.incident.start), "to": time(w.incident.end.saturating_sub(1))})),
         "baseline": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.baseline.start), "to": time(w.baseline.end.saturating_sub(1))})),
@@ -475,7 +473,7 @@ fn parts_line(
     listed.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     listed.truncate(4);
     let shown: f64 = listed.iter().map(|(_, p)| p).sum();
-    let unexplained = parts.get(&e.target).copied().unwrap_or(1.0);
+    let unexplained = e.unexplained;
     let rest = (1.0 - shown - unexplained).max(0.0);
     let mut items: Vec<String> = listed
         .iter()
@@ -561,7 +559,7 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
                 } else {
                     format!("none of its {drivers} drivers")
                 },
-                part(e.target) * 100.0,
+                e.unexplained * 100.0,
                 owner(e.target)
             );
         }
