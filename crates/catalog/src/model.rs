@@ -286,6 +286,8 @@ pub struct Metric {
     /// requests behind an availability), and where that is written: a move
     /// over many events weighs more than the same move over few.
     pub volume: Option<(String, Location)>,
+    /// Where on-call reads what to do when it turns red (a URL), linked from alerts.
+    pub runbook: Option<String>,
     /// Where the metric's `id:` value is written.
     pub location: Location,
 }

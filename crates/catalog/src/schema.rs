@@ -36,6 +36,7 @@ const METRIC_FIELDS: &[&str] = &[
     "source",
     "drivers",
     "volume",
+    "runbook",
 ];
 const DRIVER_FIELDS: &[&str] = &["metric", "effect", "lag", "why"];
 const THRESHOLD_FIELDS: &[&str] = &["red", "amber"];
@@ -652,6 +653,7 @@ impl Walker<'_> {
         let volume = self.optional_text(&fields, "volume", &what("volume"));
         let metric = Metric {
             volume: volume.zip(volume_location),
+            runbook: self.optional_text(&fields, "runbook", &what("runbook")),
             name: self
                 .optional_text(&fields, "name", &what("name"))
                 .unwrap_or_else(|| id.clone()),

@@ -101,6 +101,50 @@ pub(crate) enum Command {
     ///
     /// Exit 0: stopped cleanly. Exit 2: invalid catalog, address or token.
     Serve(ServeArgs),
+    /// Write the catalog out for other tools: `export prometheus-rules`.
+    #[command(subcommand)]
+    Export(ExportKind),
+}
+
+/// What `whyline export` writes.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExportKind {
+    /// A Prometheus rule file (Prometheus, Thanos Ruler, Mimir, vmalert): an
+    /// alerting rule for each threshold of each metric with a Prometheus query.
+    ///
+    /// Each metric's query is recorded as `whyline:value{whyline_metric="ID"}`
+    /// and each threshold alerts on that series, labelled `whyline_metric`,
+    /// `severity` (critical = red, warning = amber), `owner`, `layer`, and
+    /// annotated with its description, decision, audience and runbook. With
+    /// --tests, also writes unit tests for `promtool test rules` that prove each
+    /// alert fires on a breach.
+    ///
+    /// Exit 0: written. Exit 2: invalid catalog or flags, or the file cannot be written.
+    PrometheusRules(PrometheusRulesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PrometheusRulesArgs {
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArg,
+    /// Where to write the rule file; `-` (the default) is stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub(crate) output: PathBuf,
+    /// How long a breach must last before an alert fires (the rules' `for:`).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub(crate) hold: Option<String>,
+    /// A label added to every alert, e.g. `--label team=payments` (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub(crate) label: Vec<String>,
+    /// Read a metric that has no `source:` as the Prometheus series named like its id.
+    #[arg(long)]
+    pub(crate) series_from_id: bool,
+    /// Also write `promtool test rules` unit tests to this file (needs -o FILE).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tests: Option<PathBuf>,
+    /// Replace an existing file that whyline did not generate (kept as FILE.bak).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

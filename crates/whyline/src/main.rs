@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod diagnostics;
 mod edges;
+mod export;
 mod git;
 mod graph;
 mod output;
@@ -116,6 +117,12 @@ fn main() -> ExitCode {
             Err(code) => return code,
         },
         Command::Serve(args) => return serve::run(args),
+        Command::Export(cli::ExportKind::PrometheusRules(args)) => {
+            match load(args.catalog.catalog.as_ref()) {
+                Ok((path, checked)) => export::prometheus_rules(args, &checked, &path),
+                Err(code) => return code,
+            }
+        }
         Command::Edges(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => edges::run(args, &checked),
             Err(code) => return code,
