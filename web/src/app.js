@@ -561,10 +561,15 @@
     return true;
   }
 
+  // A link from an alert (`#metric=ID`) opens the page on that metric; read
+  // before the token handling rewrites the address.
+  const linkedMetric = new URLSearchParams(location.hash.slice(1)).get('metric');
+
   async function start() {
     if (!(await loadCatalog())) return;
     await loadStatus();
     setInterval(loadStatus, POLL_MS);
+    if (linkedMetric && state.metricById.has(linkedMetric)) select(linkedMetric);
   }
 
   function showView(name) {

@@ -186,7 +186,7 @@ impl Links {
     fn page_for(&self, metric: &str) -> Option<String> {
         self.page.as_ref().map(|p| {
             let base = p.trim_end_matches('/');
-            format!("{base}/?metric={metric}")
+            format!("{base}/#metric={metric}")
         })
     }
 }
@@ -363,11 +363,20 @@ pub fn say(message: &Message, catalog: &Catalog, links: &Links) -> Said {
             let share = if lead {
                 Some("suggested by the data through an edge the map does not have yet: check it before acting".to_string())
             } else {
+                // The root's own part of the move, as the CLI and the page
+                // say it: the parts add up with what the map leaves unexplained.
                 first
-                    .and_then(|c| c.get("explained"))
+                    .and_then(|c| c.get("own_share"))
                     .and_then(Value::as_f64)
                     .filter(|_| !map_ends)
-                    .map(|s| format!("the path explains ~{} of the move", percent(s)))
+                    .map(|s| {
+                        let unexplained = why.get("unexplained").and_then(Value::as_f64).unwrap_or(0.0);
+                        format!(
+                            "the root cause's own move accounts for ~{} of the move; unexplained {}",
+                            percent(s),
+                            percent(unexplained)
+                        )
+                    })
             };
             Said {
                 title,
@@ -598,7 +607,7 @@ mod tests {
     }
 
     fn why(metric: &str, path: &[&str]) -> Value {
-        json!({"metric": metric, "status": "red", "causes": [{"metric": path.last(), "path": path, "explained": 0.62}], "lead": null})
+        json!({"metric": metric, "status": "red", "causes": [{"metric": path.last(), "path": path, "own_share": 0.62}], "unexplained": 0.05, "lead": null})
     }
 
     fn explained(received: Received, catalog: &Catalog, answer: Answer) -> Explained {
@@ -662,7 +671,7 @@ mod tests {
         );
         assert_eq!(said.also, ["LatencyRed"]);
         assert_eq!(said.runbook.as_deref(), Some("https://wiki/revenue"));
-        assert_eq!(said.page.as_deref(), Some("http://w/?metric=revenue"));
+        assert_eq!(said.page.as_deref(), Some("http://w/#metric=revenue"));
         let other = messages
             .iter()
             .find(|m| m.root.is_none())
@@ -722,7 +731,7 @@ mod tests {
         );
         assert_eq!(
             slack["blocks"][1]["text"]["text"],
-            "*Why:* revenue → latency → cpu\nThe path explains ~62% of the move"
+            "*Why:* revenue → latency → cpu\nThe root cause's own move accounts for ~62% of the move; unexplained 5%"
         );
         let pd = pagerduty(&messages[0], &catalog, &links, "KEY");
         assert_eq!(pd["event_action"], "trigger");
@@ -732,7 +741,7 @@ mod tests {
             pd["payload"]["custom_details"]["path"],
             "revenue → latency → cpu"
         );
-        assert_eq!(pd["links"][0]["href"], "http://w/?metric=revenue");
+        assert_eq!(pd["links"][0]["href"], "http://w/#metric=revenue");
         let hook = webhook(&messages[0]);
         assert_eq!(hook["alert"]["fingerprint"], "RevenueRed");
         assert_eq!(hook["why"]["causes"][0]["metric"], "cpu");

@@ -451,4 +451,16 @@ pub(crate) struct ServeArgs {
     /// Requests in flight at once towards network sources.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub(crate) concurrency: usize,
+    /// Deliver the why of each alert Alertmanager posts to
+    /// /api/alerts/alertmanager: KIND is slack, pagerduty or webhook; URL may be
+    /// `env:VARIABLE` (repeatable). PagerDuty's routing key comes from
+    /// $WHYLINE_PAGERDUTY_ROUTING_KEY. The route always needs the token.
+    #[arg(long, value_name = "KIND=URL")]
+    pub(crate) notify: Vec<String>,
+    /// Where received alerts wait until delivered [default: $XDG_STATE_HOME/whyline, else ~/.local/state/whyline]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state: Option<std::path::PathBuf>,
+    /// The page's address as people open it, for the links in alert messages [default: http://LISTEN/]
+    #[arg(long, value_name = "URL")]
+    pub(crate) page_url: Option<String>,
 }

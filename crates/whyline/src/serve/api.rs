@@ -7,19 +7,20 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use whyline_catalog::{Bound, Catalog};
 use whyline_series::{format_time, parse_time};
 use whyline_sources::Options;
 
-use super::assets;
 use super::state::{Shared, Snapshot, documents, now_ms};
+use super::{alerts, assets};
 use crate::common;
 use crate::why::{self, AskError, Question};
 
@@ -37,6 +38,11 @@ impl ApiError {
             status,
             message: message.into(),
         }
+    }
+
+    /// What went wrong, in words.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -97,9 +103,13 @@ macro_rules! routes {
         #[cfg(test)]
         pub(crate) const PATHS: &[&str] = &[$($path),*];
 
-        /// Every route of the server, all GET.
+        /// Every route of the server: all GET, but the alert receiver's POST.
         pub(crate) fn router() -> Router<Arc<Shared>> {
             Router::new()$(.route($path, get($handler)))*
+                .route(
+                    alerts::ROUTE,
+                    post(alerts::receive).layer(DefaultBodyLimit::max(alerts::MAX_BODY as usize)),
+                )
         }
     };
 }
@@ -116,6 +126,7 @@ routes! {
     "/api/series" => series,
     "/api/audit" => audit_route,
     "/api/review" => review,
+    "/api/alerts" => alerts::counts,
 }
 
 /// The OpenAPI document of these routes.
@@ -300,6 +311,17 @@ async fn why_route(
         q.baseline.as_deref(),
         q.window.as_deref(),
     )?;
+    let value = answer(&shared, snapshot, question).await?;
+    Ok(Json(value).into_response())
+}
+
+/// The why of a question, as `whyline why --format json`: from the snapshot
+/// when it covers the question, else read from the sources for that window.
+pub(crate) async fn answer(
+    shared: &Arc<Shared>,
+    snapshot: Arc<Snapshot>,
+    question: Question,
+) -> Result<Value, ApiError> {
     let grid = snapshot.data.grid;
     let inside = |t: i64| grid.is_some_and(|g| g.index(t).is_some());
     let covered = match (&question.periods, question.at) {
@@ -309,8 +331,7 @@ async fn why_route(
     };
     let network = snapshot.windowed;
     if covered || !network {
-        let value = compute(&shared, move || over_snapshot(&snapshot, &question)).await??;
-        return Ok(Json(value).into_response());
+        return compute(shared, move || over_snapshot(&snapshot, &question)).await?;
     }
     // A time before the snapshot's window: read that window from the sources,
     // a bounded number of such reads at a time.
@@ -320,7 +341,7 @@ async fn why_route(
         .await
         .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
     let config = shared.config.clone();
-    let value = compute(&shared, move || {
+    compute(shared, move || {
         let options = Options {
             range: Some(question.range(config.lookback_ms)),
             concurrency: config.concurrency.max(1),
@@ -332,8 +353,8 @@ async fn why_route(
         why::ask_sources(&loaded.catalog, &loaded.graph, &question, &options)
             .map(|answer| why::json(&loaded.catalog, &answer))
     })
-    .await??;
-    Ok(Json(value).into_response())
+    .await?
+    .map_err(ApiError::from)
 }
 
 /// Answers a question from the snapshot alone.
@@ -480,20 +501,26 @@ async fn review(State(shared): Shared_) -> ApiResult {
 mod tests {
     use super::{OPENAPI, PATHS};
 
-    /// The OpenAPI document lists exactly the routes served, each as a GET.
+    /// The OpenAPI document lists exactly the routes served, each as a GET (the alert receiver as a POST).
     #[test]
     fn openapi_matches_the_routes() {
         let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
         let paths = doc["paths"].as_object().expect("paths");
         let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
         let mut served: Vec<&str> = PATHS.to_vec();
+        served.push(super::alerts::ROUTE);
         documented.sort_unstable();
         served.sort_unstable();
         assert_eq!(documented, served, "openapi.json and the router disagree");
         for (path, item) in paths {
             let methods: Vec<&String> = item.as_object().expect("path item").keys().collect();
-            assert_eq!(methods, vec!["get"], "{path}: only GET is served");
-            let responses = item["get"]["responses"].as_object().expect("responses");
+            let method = if path == super::alerts::ROUTE {
+                "post"
+            } else {
+                "get"
+            };
+            assert_eq!(methods, vec![method], "{path}: only {method} is served");
+            let responses = item[method]["responses"].as_object().expect("responses");
             assert!(responses.contains_key("200"), "{path}: no 200 documented");
         }
         assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::alerts;
 use super::api::ApiError;
 use super::state::Shared;
 
@@ -52,8 +53,52 @@ fn authorised(headers: &HeaderMap, token: Option<&str>) -> Result<(), ApiError> 
     }
 }
 
+/// The alert receiver's rules: POST only, always the token (a server started
+/// without one refuses), and a body no larger than an Alertmanager post.
+fn alert_refusal(request: &Request, token: Option<&str>) -> Option<ApiError> {
+    if request.method() != Method::POST {
+        return Some(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "{} is not allowed here: Alertmanager POSTs its webhook",
+                request.method()
+            ),
+        ));
+    }
+    let Some(token) = token else {
+        return Some(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the alert route needs a token, and this server has none: start it with $WHYLINE_TOKEN or --token-file, and give Alertmanager the same token (http_config.authorization)",
+        ));
+    };
+    if let Err(e) = authorised(request.headers(), Some(token)) {
+        return Some(e);
+    }
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Refused on the declared length, before a byte of the body is read; a
+    // body sent without a length is cut at the same limit while it is read.
+    if length.is_some_and(|n| n > alerts::MAX_BODY) {
+        return Some(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the post is {} bytes; at most {} are read: lower `max_alerts` in the Alertmanager webhook_config",
+                length.unwrap_or(0),
+                alerts::MAX_BODY
+            ),
+        ));
+    }
+    None
+}
+
 /// Refuses what a read-only API must not take; `None` lets the request through.
 fn refusal(request: &Request, token: Option<&str>) -> Option<ApiError> {
+    if request.uri().path() == alerts::ROUTE {
+        return alert_refusal(request, token);
+    }
     let query = request.uri().query().map_or(0, str::len);
     if query > MAX_QUERY {
         return Some(ApiError::new(
@@ -95,6 +140,7 @@ pub(crate) async fn guard(
     next: Next,
 ) -> Response {
     let api = request.uri().path().starts_with("/api/");
+    let path_is_alerts = request.uri().path() == alerts::ROUTE;
     let mut response = match refusal(&request, shared.config.token.as_deref()) {
         Some(error) => error.into_response(),
         None => {
@@ -140,7 +186,10 @@ pub(crate) async fn guard(
         set(header::WWW_AUTHENTICATE, "Bearer");
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        set(header::ALLOW, "GET, HEAD");
+        set(
+            header::ALLOW,
+            if path_is_alerts { "POST" } else { "GET, HEAD" },
+        );
     }
     response
 }

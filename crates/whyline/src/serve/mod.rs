@@ -4,9 +4,11 @@
 //! the safety rules to every request, [`api`] answers from the snapshot with
 //! the same functions the CLI uses, [`assets`] serves the embedded page.
 
+mod alerts;
 mod api;
 mod assets;
 mod guard;
+mod outbox;
 mod state;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -87,6 +89,30 @@ fn config(
         ));
     }
     let lookback = duration(&args.lookback, "--lookback")?;
+    let notifiers = alerts::notifiers(&args.notify)?;
+    let pagerduty_key = std::env::var("WHYLINE_PAGERDUTY_ROUTING_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty());
+    if notifiers.iter().any(|n| n.kind == alerts::Kind::PagerDuty) && pagerduty_key.is_none() {
+        return Err(
+            "--notify pagerduty needs the integration's routing key in $WHYLINE_PAGERDUTY_ROUTING_KEY"
+                .to_string(),
+        );
+    }
+    if !notifiers.is_empty() && token.is_none() {
+        return Err("--notify needs a token: the alert route always asks for one. Set $WHYLINE_TOKEN or give --token-file FILE, and give Alertmanager the same token".to_string());
+    }
+    let state_dir = match (&args.state, notifiers.is_empty()) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => std::path::PathBuf::new(),
+        (None, false) => alerts::default_state_dir().ok_or(
+            "no state folder: give --state DIR (where received alerts wait until delivered)",
+        )?,
+    };
+    let page_url = args
+        .page_url
+        .clone()
+        .or_else(|| addrs.first().map(|a| format!("http://{a}/")));
     Ok((
         Config {
             catalog_path,
@@ -98,6 +124,12 @@ fn config(
             token,
             request_timeout: duration(&args.request_timeout, "--request-timeout")?,
             watch_every: Duration::from_millis(500),
+            alerts: alerts::AlertConfig {
+                notifiers,
+                state_dir,
+                page_url,
+                pagerduty_key,
+            },
         },
         addrs,
     ))
@@ -130,13 +162,40 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         }
     };
     let metrics = checked.catalog.metrics.len();
-    let shared = Arc::new(Shared::new(config, checked));
+    let receiver = if config.alerts.notifiers.is_empty() {
+        None
+    } else {
+        match alerts::Receiver::open(&config.alerts) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let shared = Arc::new(Shared::new(config, checked, receiver));
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addrs.as_slice())
             .await
             .map_err(|e| format!("cannot listen on {:?}: {e}", addrs))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         state::start_background(&shared);
+        alerts::start(&shared);
+        if let Some(receiver) = &shared.receiver {
+            eprintln!(
+                "whyline: alerts from Alertmanager at http://{local}{} go to {} (waiting in {})",
+                alerts::ROUTE,
+                shared
+                    .config
+                    .alerts
+                    .notifiers
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                receiver.outbox.path().display()
+            );
+        }
         let app = api::router()
             .fallback(api::not_found)
             .layer(middleware::from_fn_with_state(

@@ -40,6 +40,8 @@ pub(crate) struct Config {
     pub(crate) request_timeout: Duration,
     /// How often the catalog's files are looked at.
     pub(crate) watch_every: Duration,
+    /// The alert receiver's notifiers and store.
+    pub(crate) alerts: super::alerts::AlertConfig,
 }
 
 /// One valid version of the catalog and what is derived from it.
@@ -124,6 +126,8 @@ pub(crate) struct Shared {
     pub(crate) compute: tokio::sync::Semaphore,
     /// Bounds reads that a request needs outside the snapshot.
     pub(crate) on_demand: tokio::sync::Semaphore,
+    /// The alert receiver, when notifiers are configured.
+    pub(crate) receiver: Option<super::alerts::Receiver>,
 }
 
 /// Unix milliseconds now.
@@ -179,7 +183,11 @@ impl Loaded {
 
 impl Shared {
     /// The state for a catalog that loaded without problems.
-    pub(crate) fn new(config: Config, checked: Checked) -> Shared {
+    pub(crate) fn new(
+        config: Config,
+        checked: Checked,
+        receiver: Option<super::alerts::Receiver>,
+    ) -> Shared {
         let (loaded, check) = Loaded::new(checked.catalog, 1);
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Shared {
@@ -192,6 +200,7 @@ impl Shared {
             wake: (Mutex::new(false), Condvar::new()),
             compute: tokio::sync::Semaphore::new(workers * 2),
             on_demand: tokio::sync::Semaphore::new(config.concurrency.max(1)),
+            receiver,
             config,
         }
     }
