@@ -74,7 +74,7 @@ pub(crate) struct AlertConfig {
     pub(crate) notifiers: Vec<Notifier>,
     /// Where the store lives.
     pub(crate) state_dir: PathBuf,
-    /// The page's address as people open it, for links.
+    /// The page's address as people open it, for links (default: where it listens).
     pub(crate) page_url: Option<String>,
     /// PagerDuty's routing key (from `$WHYLINE_PAGERDUTY_ROUTING_KEY`).
     pub(crate) pagerduty_key: Option<String>,
@@ -382,7 +382,12 @@ async fn answer_pending(shared: &Arc<Shared>, receiver: &Receiver) -> Result<usi
         });
     }
     let links = Links {
-        page: shared.config.alerts.page_url.clone(),
+        page: shared
+            .config
+            .alerts
+            .page_url
+            .clone()
+            .or_else(|| shared.local_url.get().cloned()),
     };
     let mut notifications = Vec::new();
     for message in message::group(items, catalog) {

@@ -109,10 +109,7 @@ fn config(
             "no state folder: give --state DIR (where received alerts wait until delivered)",
         )?,
     };
-    let page_url = args
-        .page_url
-        .clone()
-        .or_else(|| addrs.first().map(|a| format!("http://{a}/")));
+    let page_url = args.page_url.clone();
     Ok((
         Config {
             catalog_path,
@@ -179,6 +176,7 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             .await
             .map_err(|e| format!("cannot listen on {:?}: {e}", addrs))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let _ = shared.local_url.set(format!("http://{local}/"));
         state::start_background(&shared);
         alerts::start(&shared);
         if let Some(receiver) = &shared.receiver {

@@ -128,6 +128,8 @@ pub(crate) struct Shared {
     pub(crate) on_demand: tokio::sync::Semaphore,
     /// The alert receiver, when notifiers are configured.
     pub(crate) receiver: Option<super::alerts::Receiver>,
+    /// `http://ADDRESS/` the server listens on, once bound.
+    pub(crate) local_url: OnceLock<String>,
 }
 
 /// Unix milliseconds now.
@@ -201,6 +203,7 @@ impl Shared {
             compute: tokio::sync::Semaphore::new(workers * 2),
             on_demand: tokio::sync::Semaphore::new(config.concurrency.max(1)),
             receiver,
+            local_url: OnceLock::new(),
             config,
         }
     }
