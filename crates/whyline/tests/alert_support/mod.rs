@@ -143,8 +143,11 @@ impl Sink {
     }
 }
 
-/// An Alertmanager webhook post (version 4) for alerts `(alertname, labels, status, startsAt)`.
-pub fn post(group_key: &str, alerts: &[(&str, &[(&str, &str)], &str, &str)]) -> String {
+/// One alert of a test post: (alertname, labels, status, startsAt).
+pub type TestAlert<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+
+/// An Alertmanager webhook post (version 4) for `alerts`.
+pub fn post(group_key: &str, alerts: &[TestAlert<'_>]) -> String {
     let alerts: Vec<serde_json::Value> = alerts
         .iter()
         .map(|(name, labels, status, starts)| {
