@@ -288,6 +288,16 @@ fn alert_rule(
     }
 }
 
+/// True when `metric` gets rules from [`export`] with default options: it has
+/// a threshold and a Prometheus query.
+pub fn is_exported(metric: &Metric) -> bool {
+    metric
+        .thresholds
+        .as_ref()
+        .is_some_and(|t| t.red.or(t.amber).is_some())
+        && matches!(metric.source, Some(SourceSpec::Prometheus { .. }))
+}
+
 /// The rules for a checked catalog: one group per catalog file.
 pub fn export(catalog: &Catalog, options: &Options) -> Export {
     let mut groups: Vec<Group> = Vec::new();

@@ -228,6 +228,44 @@ pub fn fetch(
     assemble(catalog, obtained, missing, options, network_step)
 }
 
+/// Runs instant queries on the Prometheus connection `connection` (one
+/// client, in order) and returns, for each, every series of its result as
+/// (labels, value). Statuses at scale are read this way: one query for all
+/// alerts, not one per metric.
+pub fn instant(
+    catalog: &Catalog,
+    connection: &str,
+    queries: &[&str],
+    options: &Options,
+) -> Result<Vec<Vec<prometheus::Sample>>, SourceError> {
+    let kind = catalog
+        .connection(connection)
+        .map(|c| c.kind.clone())
+        .ok_or(SourceError::NoSource)?;
+    let endpoint = endpoint(&kind, options)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SourceError::Unreachable {
+            url: endpoint.url.clone(),
+            message: format!("cannot start the I/O runtime: {e}"),
+        })?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| SourceError::Unreachable {
+                url: endpoint.url.clone(),
+                message: format!("cannot build an HTTP client: {e}"),
+            })?;
+        let mut out = Vec::with_capacity(queries.len());
+        for query in queries {
+            out.push(prometheus::query_instant(&client, &endpoint, query).await?);
+        }
+        Ok(out)
+    })
+}
+
 /// Where `id` is read from: `--data` first, then the metric's `source:`.
 fn plan_for(catalog: &Catalog, id: &str, options: &Options) -> Option<Plan> {
     Some(

@@ -88,13 +88,40 @@ async fn query_once(
     end: i64,
     step_ms: i64,
 ) -> Result<Vec<(i64, f64)>, SourceError> {
-    let url = format!("{}/api/v1/query_range", endpoint.url.trim_end_matches('/'));
     let params = [
         ("query", query.to_string()),
         ("start", seconds(start)),
         ("end", seconds(end)),
         ("step", seconds(step_ms)),
     ];
+    let (url, body) = get(client, endpoint, "/api/v1/query_range", &params).await?;
+    parse_matrix(&url, &body)
+}
+
+/// One series of an instant query: its labels and its value.
+pub type Sample = (std::collections::BTreeMap<String, String>, f64);
+
+/// Runs an instant query (`/api/v1/query`) now and returns every series of
+/// its vector as (labels, value): one request for many metrics, e.g.
+/// `ALERTS{whyline_metric!=""}`.
+pub async fn query_instant(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    query: &str,
+) -> Result<Vec<Sample>, SourceError> {
+    let params = [("query", query.to_string())];
+    let (url, body) = get(client, endpoint, "/api/v1/query", &params).await?;
+    parse_vector(&url, &body)
+}
+
+/// GETs an API path with the endpoint's credentials, retrying what may pass.
+async fn get(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    path: &str,
+    params: &[(&str, String)],
+) -> Result<(String, Vec<u8>), SourceError> {
+    let url = format!("{}{path}", endpoint.url.trim_end_matches('/'));
     let attempts = endpoint.attempts.max(1);
     let mut delay = endpoint.backoff;
     let mut last_error = None;
@@ -103,7 +130,7 @@ async fn query_once(
             tokio::time::sleep(delay).await;
             delay *= 2;
         }
-        let mut request = client.get(&url).query(&params).timeout(endpoint.timeout);
+        let mut request = client.get(&url).query(params).timeout(endpoint.timeout);
         if let Some(token) = &endpoint.bearer {
             request = request.bearer_auth(token);
         }
@@ -142,7 +169,7 @@ async fn query_once(
             }
             return Err(error);
         }
-        return parse_matrix(&url, &body);
+        return Ok((url, body.to_vec()));
     }
     Err(last_error.unwrap_or(SourceError::Unreachable {
         url,
@@ -251,6 +278,59 @@ pub fn parse_matrix(url: &str, body: &[u8]) -> Result<Vec<(i64, f64)>, SourceErr
     Ok(points)
 }
 
+/// Parses a `vector` result: every series' labels and value.
+pub fn parse_vector(url: &str, body: &[u8]) -> Result<Vec<Sample>, SourceError> {
+    let protocol = |message: &str| SourceError::Protocol {
+        url: url.to_string(),
+        message: message.to_string(),
+    };
+    let json: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| protocol(&format!("invalid JSON ({e})")))?;
+    if json.get("status").and_then(|s| s.as_str()) != Some("success") {
+        let (error_type, message) = error_body(body);
+        return Err(SourceError::Http {
+            url: url.to_string(),
+            status: 200,
+            error_type,
+            message,
+        });
+    }
+    let data = json.get("data").ok_or_else(|| protocol("no `data`"))?;
+    if data.get("resultType").and_then(|t| t.as_str()) != Some("vector") {
+        return Err(protocol("`resultType` is not `vector`"));
+    }
+    let result = data
+        .get("result")
+        .and_then(|r| r.as_array())
+        .ok_or_else(|| protocol("no `result` list"))?;
+    let mut out = Vec::with_capacity(result.len());
+    for series in result {
+        let labels = series
+            .get("metric")
+            .and_then(|m| m.as_object())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let text = series
+            .get("value")
+            .and_then(|v| v.get(1))
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| protocol("a sample value is not a string"))?;
+        let value = match text {
+            "+Inf" | "Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            other => other
+                .parse::<f64>()
+                .map_err(|_| protocol(&format!("sample value `{other}` is not a number")))?,
+        };
+        out.push((labels, value));
+    }
+    Ok(out)
+}
+
 /// `{job="a", instance="b"}` from a label object.
 fn labels(metric: &serde_json::Value) -> String {
     let Some(map) = metric.as_object() else {
@@ -266,6 +346,23 @@ fn labels(metric: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vector_gives_every_series_with_its_labels() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"__name__":"ALERTS","alertname":"RevenueRed","whyline_metric":"revenue","severity":"critical"},"value":[1772485020,"1"]},
+            {"metric":{"whyline_metric":"cpu"},"value":[1772485020,"+Inf"]}]}}"#;
+        let series = parse_vector("u", body).expect("valid");
+        assert_eq!(series.len(), 2);
+        assert_eq!(series[0].0["alertname"], "RevenueRed");
+        assert_eq!(series[0].1, 1.0);
+        assert_eq!(series[1].1, f64::INFINITY);
+        let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert!(matches!(
+            parse_vector("u", matrix),
+            Err(SourceError::Protocol { .. })
+        ));
+    }
 
     #[test]
     fn ranges_split_at_the_points_limit_without_overlap() {

@@ -460,6 +460,11 @@ pub(crate) struct ServeArgs {
     /// Where received alerts wait until delivered [default: $XDG_STATE_HOME/whyline, else ~/.local/state/whyline]
     #[arg(long, value_name = "DIR")]
     pub(crate) state: Option<std::path::PathBuf>,
+    /// Take the status of every metric exported by `whyline export prometheus-rules`
+    /// from the engine that evaluates those rules: `ALERTS` and `whyline:value` in
+    /// two queries per connection per refresh, instead of one per metric.
+    #[arg(long)]
+    pub(crate) status_from_alerts: bool,
     /// The page's address as people open it, for the links in alert messages [default: http://LISTEN/]
     #[arg(long, value_name = "URL")]
     pub(crate) page_url: Option<String>,

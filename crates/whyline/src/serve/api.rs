@@ -330,7 +330,16 @@ pub(crate) async fn answer(
         (None, None) => grid.is_some(),
     };
     let network = snapshot.windowed;
-    if covered || !network {
+    // Metrics whose status came from the engine have no history in the
+    // snapshot: a question about them (or below them) reads its window.
+    let held = || {
+        let mut needed = snapshot.loaded.graph.upstream(question.target);
+        needed.push(question.target);
+        needed
+            .iter()
+            .all(|&m| !snapshot.from_engine.get(m).copied().unwrap_or(false))
+    };
+    if (covered && held()) || !network {
         return compute(shared, move || over_snapshot(&snapshot, &question)).await?;
     }
     // A time before the snapshot's window: read that window from the sources,

@@ -7,6 +7,7 @@
 mod alerts;
 mod api;
 mod assets;
+mod engine;
 mod guard;
 mod outbox;
 mod state;
@@ -127,6 +128,7 @@ fn config(
                 page_url,
                 pagerduty_key,
             },
+            status_from_alerts: args.status_from_alerts,
         },
         addrs,
     ))

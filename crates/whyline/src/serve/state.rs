@@ -42,6 +42,8 @@ pub(crate) struct Config {
     pub(crate) watch_every: Duration,
     /// The alert receiver's notifiers and store.
     pub(crate) alerts: super::alerts::AlertConfig,
+    /// Read exported metrics' statuses from the engine's alerts ([`super::engine`]).
+    pub(crate) status_from_alerts: bool,
 }
 
 /// One valid version of the catalog and what is derived from it.
@@ -98,6 +100,8 @@ pub(crate) struct Snapshot {
     pub(crate) documents: OnceLock<Documents>,
     /// True when network sources were read for a window (not whole files).
     pub(crate) windowed: bool,
+    /// By catalog position: the status came from the engine, and the snapshot holds no history.
+    pub(crate) from_engine: Vec<bool>,
 }
 
 /// A catalog edit that did not load, shown until it is fixed.
@@ -262,11 +266,24 @@ impl Shared {
         let loaded = self.loaded();
         let windowed = loaded.reads_network(self.config.data_file.as_ref());
         let now = now_ms();
+        // With the exported rules loaded in the engine, their metrics' statuses
+        // come from it in two queries per connection; only the others are read.
+        let from_engine = if self.config.status_from_alerts && self.config.data_file.is_none() {
+            super::engine::exported(&loaded.catalog)
+        } else {
+            std::collections::BTreeMap::new()
+        };
+        let mut by_engine = vec![false; loaded.catalog.metrics.len()];
+        for &m in from_engine.values().flatten() {
+            by_engine[m] = true;
+        }
         let ids: Vec<String> = loaded
             .catalog
             .metrics
             .iter()
-            .map(|m| m.id.clone())
+            .zip(&by_engine)
+            .filter(|(_, engine)| !**engine)
+            .map(|(m, _)| m.id.clone())
             .collect();
         let options = Options {
             range: windowed.then_some(TimeRange {
@@ -281,6 +298,13 @@ impl Shared {
         };
         let data = fetch(&loaded.catalog, &ids, &options, &Quiet);
         let mut statuses = statuses(&loaded, &data);
+        for (connection, metrics) in &from_engine {
+            for (m, status) in
+                super::engine::statuses(&loaded.catalog, connection, metrics, &options)
+            {
+                statuses[m] = status;
+            }
+        }
         // A source that failed this time degrades its metrics to their last
         // known status, marked stale, rather than blanking them.
         if let Some(previous) = self
@@ -305,6 +329,7 @@ impl Shared {
             took: started.elapsed(),
             documents: OnceLock::new(),
             windowed,
+            from_engine: by_engine,
         };
         write(&self.snapshot, Some(Arc::new(snapshot)));
         self.refreshes.fetch_add(1, Ordering::Relaxed);
