@@ -573,6 +573,80 @@ pub fn webhook(message: &Message) -> Value {
     })
 }
 
+/// Escapes text for HTML.
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Slack mrkdwn (already escaped for Slack) as HTML: `*bold*` and line breaks.
+fn mrkdwn_html(text: &str) -> String {
+    // Slack's own escapes are HTML's, so the text is already safe to embed.
+    let mut out = String::new();
+    for (i, part) in text.split('*').enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("<b>{part}</b>"));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out.replace('\n', "<br>")
+}
+
+/// A self-contained HTML preview of a Slack Block Kit message, drawn the way
+/// Slack lays the blocks out (header, sections, field grid, context, buttons):
+/// for the docs and for reviewing a message's layout without a Slack workspace.
+pub fn slack_preview_html(message: &Value) -> String {
+    let mut body = String::new();
+    for block in message["blocks"].as_array().into_iter().flatten() {
+        let text = |v: &Value| v["text"].as_str().unwrap_or("").to_string();
+        match block["type"].as_str() {
+            Some("header") => body.push_str(&format!("<h1>{}</h1>", html(&text(&block["text"])))),
+            Some("section") => {
+                if block["text"].is_object() {
+                    body.push_str(&format!("<p>{}</p>", mrkdwn_html(&text(&block["text"]))));
+                }
+                if let Some(fields) = block["fields"].as_array() {
+                    body.push_str("<div class=fields>");
+                    for f in fields {
+                        body.push_str(&format!("<div>{}</div>", mrkdwn_html(&text(f))));
+                    }
+                    body.push_str("</div>");
+                }
+            }
+            Some("context") => {
+                for e in block["elements"].as_array().into_iter().flatten() {
+                    body.push_str(&format!("<p class=context>{}</p>", mrkdwn_html(&text(e))));
+                }
+            }
+            Some("actions") => {
+                body.push_str("<p>");
+                for e in block["elements"].as_array().into_iter().flatten() {
+                    body.push_str(&format!(
+                        "<a class=button href=\"{}\">{}</a>",
+                        html(e["url"].as_str().unwrap_or("")),
+                        html(&text(&e["text"]))
+                    ));
+                }
+                body.push_str("</p>");
+            }
+            _ => {}
+        }
+    }
+    format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>whyline: Slack message preview</title><style>\
+body{{font:15px/1.45 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;background:#f8f8f8;margin:0;padding:24px}}\
+.msg{{background:#fff;border:1px solid #ddd;border-radius:8px;max-width:640px;padding:12px 16px 12px 64px;position:relative}}\
+.msg:before{{content:'W';position:absolute;left:14px;top:14px;width:36px;height:36px;border-radius:6px;background:#4a154b;color:#fff;font-weight:700;text-align:center;line-height:36px}}\
+.who{{font-weight:700}}.who span{{font-weight:400;color:#777;font-size:12px;margin-left:6px}}\
+h1{{font-size:18px;margin:6px 0}}.fields{{display:grid;grid-template-columns:1fr 1fr;gap:6px 16px;margin:8px 0}}\
+.context{{color:#616061;font-size:13px}}.button{{display:inline-block;border:1px solid #bbb;border-radius:4px;padding:4px 12px;margin-right:8px;color:#1d1c1d;text-decoration:none;font-weight:600}}\
+</style></head><body><div class=msg><div class=who>whyline<span>APP</span></div>{body}</div></body></html>"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -751,6 +825,45 @@ mod tests {
         assert_eq!(
             pagerduty(&resolved, &catalog, &links, "KEY")["dedup_key"],
             "whyline/g/cpu"
+        );
+    }
+
+    #[test]
+    fn the_slack_preview_draws_every_block() {
+        let catalog = catalog();
+        let received = post(&[("RevenueRed", "revenue", "firing")]);
+        let messages = group(
+            vec![explained(
+                received[0].clone(),
+                &catalog,
+                Answer::Why(why("revenue", &["revenue", "latency", "cpu"])),
+            )],
+            &catalog,
+        );
+        let page = slack_preview_html(&slack(
+            &messages[0],
+            &catalog,
+            &Links {
+                page: Some("http://w".to_string()),
+            },
+        ));
+        assert!(
+            page.contains(
+                "<h1>🔴 Revenue per hour is red: root cause cpu (owner team-platform)</h1>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("<b>Why:</b> revenue → latency → cpu"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<b>Owners</b><br>team-growth, team-checkout, team-platform"),
+            "{page}"
+        );
+        assert!(
+            page.contains("href=\"https://wiki/revenue\">Runbook</a>"),
+            "{page}"
         );
     }
 

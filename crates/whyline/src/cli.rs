@@ -99,7 +99,10 @@ pub(crate) enum Command {
     /// Data is refreshed in the background; the catalog is reloaded when its
     /// files change, and a broken edit keeps the last good catalog serving.
     ///
-    /// Exit 0: stopped cleanly. Exit 2: invalid catalog, address or token.
+    /// With --notify, also receives Alertmanager's webhook on
+    /// POST /api/alerts/alertmanager and delivers each alert's why (docs/alerting.md).
+    ///
+    /// Exit 0: stopped cleanly. Exit 2: invalid catalog, address, token or --notify.
     Serve(ServeArgs),
     /// Write the catalog out for other tools: `export prometheus-rules`.
     #[command(subcommand)]

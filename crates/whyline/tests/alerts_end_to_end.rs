@@ -348,6 +348,7 @@ scrape_configs:
         blocks.contains("https://runbooks.example.com/revenue"),
         "{blocks}"
     );
+    preview(&slack.body);
     // Within 30 s of the alert firing (its startsAt, when Prometheus fired it).
     let fired_ms =
         whyline_series::parse_time(message["alert"]["startsAt"].as_str().expect("startsAt"))
@@ -385,5 +386,43 @@ scrape_configs:
     eprintln!(
         "fault end -> resolved message in {} ms",
         ended.elapsed().as_millis()
+    );
+}
+
+/// Draws the Slack message that arrived as the docs' HTML preview, and a
+/// screenshot of it in headless Chromium when installed: CI artefacts
+/// `target/artefacts/slack-message.{html,png}`.
+fn preview(message: &serde_json::Value) {
+    let artefacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artefacts");
+    std::fs::create_dir_all(&artefacts).expect("artefacts folder");
+    let page = artefacts.join("slack-message.html");
+    std::fs::write(&page, whyline_alerts::message::slack_preview_html(message)).expect("preview");
+    let Some(browser) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file())
+    else {
+        eprintln!("skipped: the Slack preview screenshot needs chromium");
+        return;
+    };
+    let profile = tempfile::tempdir().expect("profile");
+    let shot = artefacts.join("slack-message.png");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--window-size=720,440",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
