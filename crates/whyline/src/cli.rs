@@ -460,6 +460,9 @@ pub(crate) struct ServeArgs {
     /// $WHYLINE_PAGERDUTY_ROUTING_KEY. The route always needs the token.
     #[arg(long, value_name = "KIND=URL")]
     pub(crate) notify: Vec<String>,
+    /// A YAML file with `notify:` (a list, as --notify), `state:` and `page_url:`; flags add to it and override it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<std::path::PathBuf>,
     /// Where received alerts wait until delivered [default: $XDG_STATE_HOME/whyline, else ~/.local/state/whyline]
     #[arg(long, value_name = "DIR")]
     pub(crate) state: Option<std::path::PathBuf>,

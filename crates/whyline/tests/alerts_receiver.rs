@@ -267,6 +267,69 @@ fn notify_without_a_token_or_with_a_bad_target_does_not_start() {
 }
 
 #[test]
+fn the_notifiers_can_come_from_a_configuration_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = shop_data(dir.path());
+    let sink = Sink::start();
+    let config = dir.path().join("serve.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "notify:\n  - {{ kind: webhook, url: \"{}/from-file\" }}\nstate: state\n",
+            sink.base
+        ),
+    )
+    .expect("config");
+    let server = Server::start(
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--config",
+            config.to_str().expect("utf-8"),
+        ],
+        &[("WHYLINE_TOKEN", TOKEN)],
+    );
+    server.wait_for("/api/status", Some(TOKEN), |s, body| {
+        s == 200 && body["ready"] == true
+    });
+    let body = post(
+        "file",
+        &[(
+            "RevenueRed",
+            &[("whyline_metric", "revenue")],
+            "firing",
+            IN_THE_FAULT,
+        )],
+    );
+    assert_eq!(send(&server.base, ROUTE, Some(TOKEN), &body).0, 200);
+    let got = sink.wait_until(Duration::from_secs(30), |d| !d.is_empty());
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].path, "/from-file");
+    assert_eq!(got[0].body["root"], "checkout_cpu_utilization");
+    assert!(
+        dir.path().join("state/alerts.sqlite").exists(),
+        "state is read relative to the file"
+    );
+
+    std::fs::write(&config, "notifiy: []\n").expect("config");
+    let out = serve_support::whyline(&[
+        "serve",
+        "--catalog",
+        "examples/shop/metrics",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("serve.yaml:1:1: unknown key `notifiy`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_notifier_down_for_twenty_seconds_and_a_restart_lose_nothing_and_send_nothing_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = shop_data(dir.path());

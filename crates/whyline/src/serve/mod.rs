@@ -8,6 +8,7 @@ mod alerts;
 mod api;
 mod assets;
 mod engine;
+mod file;
 mod guard;
 mod outbox;
 mod state;
@@ -90,7 +91,17 @@ fn config(
         ));
     }
     let lookback = duration(&args.lookback, "--lookback")?;
-    let notifiers = alerts::notifiers(&args.notify)?;
+    let from_file = match &args.config {
+        Some(path) => file::read(path)?,
+        None => file::FileConfig::default(),
+    };
+    let notify: Vec<String> = from_file
+        .notify
+        .iter()
+        .chain(&args.notify)
+        .cloned()
+        .collect();
+    let notifiers = alerts::notifiers(&notify)?;
     let pagerduty_key = std::env::var("WHYLINE_PAGERDUTY_ROUTING_KEY")
         .ok()
         .filter(|k| !k.trim().is_empty());
@@ -103,14 +114,17 @@ fn config(
     if !notifiers.is_empty() && token.is_none() {
         return Err("--notify needs a token: the alert route always asks for one. Set $WHYLINE_TOKEN or give --token-file FILE, and give Alertmanager the same token".to_string());
     }
-    let state_dir = match (&args.state, notifiers.is_empty()) {
+    let state_dir = match (
+        args.state.as_ref().or(from_file.state.as_ref()),
+        notifiers.is_empty(),
+    ) {
         (Some(dir), _) => dir.clone(),
         (None, true) => std::path::PathBuf::new(),
         (None, false) => alerts::default_state_dir().ok_or(
             "no state folder: give --state DIR (where received alerts wait until delivered)",
         )?,
     };
-    let page_url = args.page_url.clone();
+    let page_url = args.page_url.clone().or(from_file.page_url);
     Ok((
         Config {
             catalog_path,
