@@ -175,10 +175,10 @@ pub(crate) struct ReportArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// The period, as a length ending at --to (e.g. 7d) [default: all the data in --data].
+    /// The period, as a length ending at --to (e.g. 7d); with --data and no --to, the file's last 7d [default: all the data in --data].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,
-    /// End of the period [default: now; with --data and no --since, the data's end].
+    /// End of the period [default: now; with --data, the data's last point].
     #[arg(long, value_name = "TIME")]
     pub(crate) to: Option<String>,
     /// Who reads it.
@@ -212,10 +212,10 @@ pub(crate) struct AuditArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// The period, as a length ending at --to (e.g. 90d) [default: all the data in --data].
+    /// The period, as a length ending at --to (e.g. 90d); with --data and no --to, the file's last 90d [default: all the data in --data].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,
-    /// End of the period [default: now; with --data and no --since, the data's end].
+    /// End of the period [default: now; with --data, the data's last point].
     #[arg(long, value_name = "TIME")]
     pub(crate) to: Option<String>,
     /// Output format.

@@ -53,6 +53,18 @@ pub(crate) fn period(
             Ok(Period {
                 range: None,
                 until: Some(end),
+                last: None,
+            })
+        }
+        // `--since` alone with a file: the file's last DURATION. A file is
+        // history, often not recent: "the last 6h" of it, not of the clock.
+        (None, None, Some(since)) if data_file => {
+            let length = whyline_series::parse_duration_ms(since)
+                .map_err(|e| fail(format!("--since: {e}")))?;
+            Ok(Period {
+                range: None,
+                until: None,
+                last: Some(length),
             })
         }
         (None, Some(_), None) => Err(fail(
@@ -63,6 +75,7 @@ pub(crate) fn period(
             .map(|range| Period {
                 range: Some(range),
                 until: None,
+                last: None,
             })
             .map_err(fail),
     }
@@ -75,6 +88,8 @@ pub(crate) struct Period {
     pub(crate) range: Option<TimeRange>,
     /// Keep only the points before this time (Unix ms), as a window's end.
     pub(crate) until: Option<i64>,
+    /// Keep only this length (ms) up to the data's last point.
+    pub(crate) last: Option<i64>,
 }
 
 /// Reads every metric of the catalog for the period; an error when nothing could be read.
@@ -97,6 +112,10 @@ pub(crate) fn fetch_all(
     );
     let data = match period.until {
         Some(end) => until(data, end),
+        None => data,
+    };
+    let data = match period.last {
+        Some(length) => last(data, length),
         None => data,
     };
     match data.grid {
@@ -136,6 +155,27 @@ fn until(mut data: DataSet, end: i64) -> DataSet {
     for aligned in data.series.values_mut() {
         aligned.grid = cut;
         aligned.values.truncate(keep);
+    }
+    data
+}
+
+/// Keeps the last `length` ms of the data: the points within it of the grid's last one.
+fn last(mut data: DataSet, length: i64) -> DataSet {
+    let Some(grid) = data.grid else {
+        return data;
+    };
+    let step = grid.step.max(1);
+    let keep = ((length / step).max(1) as usize).min(grid.len);
+    let drop = grid.len - keep;
+    let cut = Grid {
+        start: grid.start + drop as i64 * step,
+        len: keep,
+        ..grid
+    };
+    data.grid = Some(cut);
+    for aligned in data.series.values_mut() {
+        aligned.grid = cut;
+        aligned.values.drain(..drop.min(aligned.values.len()));
     }
     data
 }

@@ -1717,3 +1717,67 @@ fn edges_names_every_edge_that_is_not_supported_and_all_with_verbose() {
         .count();
     assert_eq!(named, 33, "{verbose}");
 }
+
+/// Issue #15, item 15: the demo data is dated March, so `--since 6h` with
+/// `--data` read "the last 6 hours of the clock" and found nothing. With a
+/// file and no `--to`, a relative period ends at the file's last point.
+#[test]
+fn since_with_a_data_file_is_the_files_last_stretch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let audit = |extra: &[&str]| -> (Option<i32>, serde_json::Value, String) {
+        let mut args = vec![
+            "audit",
+            "--catalog",
+            "d/shop/metrics",
+            "--data",
+            "d/data.csv",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = whyline(dir.path(), &args);
+        (
+            out.status.code(),
+            serde_json::from_slice(&out.stdout).unwrap_or_default(),
+            stderr(&out),
+        )
+    };
+    let (code, report, err) = audit(&["--since", "6h"]);
+    assert!(code.is_some_and(|c| c < 2), "{err}");
+    assert_eq!(report["from"], "2026-03-02T18:00:00Z", "{report}");
+    // The window's end is the end of the file's last minute.
+    assert_eq!(report["to"], "2026-03-03T00:00:00Z", "{report}");
+    let revenue = report["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["id"] == "revenue")
+        .expect("revenue");
+    assert_eq!(
+        revenue["red_episodes"], 1,
+        "the 23:00 fault is in the last 6h"
+    );
+    // The same stretch asked with explicit times gives the same audit.
+    let (_, explicit, _) = audit(&["--since", "6h", "--to", "2026-03-03T00:00:00Z"]);
+    assert_eq!(explicit["metrics"], report["metrics"]);
+    let review = whyline(
+        dir.path(),
+        &[
+            "review",
+            "--catalog",
+            "d/shop/metrics",
+            "--data",
+            "d/data.csv",
+            "--since",
+            "6h",
+        ],
+    );
+    assert_eq!(review.status.code(), Some(0), "{}", stderr(&review));
+    assert!(
+        !stderr(&review).contains("no data between"),
+        "{}",
+        stderr(&review)
+    );
+}
