@@ -213,14 +213,21 @@ fn error_body(body: &[u8]) -> (Option<String>, String) {
     (None, text.trim().chars().take(200).collect())
 }
 
-/// Parses a `matrix` result with exactly one series.
-pub fn parse_matrix(url: &str, body: &[u8]) -> Result<Vec<(i64, f64)>, SourceError> {
-    let protocol = |message: &str| SourceError::Protocol {
+fn protocol(url: &str, message: &str) -> SourceError {
+    SourceError::Protocol {
         url: url.to_string(),
         message: message.to_string(),
-    };
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| protocol(&format!("invalid JSON ({e})")))?;
+    }
+}
+
+/// The `result` list of a successful answer of `result_type`.
+fn result_of(
+    url: &str,
+    body: &[u8],
+    result_type: &str,
+) -> Result<Vec<serde_json::Value>, SourceError> {
+    let mut json: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| protocol(url, &format!("invalid JSON ({e})")))?;
     if json.get("status").and_then(|s| s.as_str()) != Some("success") {
         let (error_type, message) = error_body(body);
         return Err(SourceError::Http {
@@ -230,14 +237,38 @@ pub fn parse_matrix(url: &str, body: &[u8]) -> Result<Vec<(i64, f64)>, SourceErr
             message,
         });
     }
-    let data = json.get("data").ok_or_else(|| protocol("no `data`"))?;
-    if data.get("resultType").and_then(|t| t.as_str()) != Some("matrix") {
-        return Err(protocol("`resultType` is not `matrix`"));
+    let data = json
+        .get_mut("data")
+        .ok_or_else(|| protocol(url, "no `data`"))?;
+    if data.get("resultType").and_then(|t| t.as_str()) != Some(result_type) {
+        return Err(protocol(
+            url,
+            &format!("`resultType` is not `{result_type}`"),
+        ));
     }
-    let result = data
-        .get("result")
-        .and_then(|r| r.as_array())
-        .ok_or_else(|| protocol("no `result` list"))?;
+    match data.get_mut("result").map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(result)) => Ok(result),
+        _ => Err(protocol(url, "no `result` list")),
+    }
+}
+
+/// A sample value: a string, "1.5", "NaN", "+Inf" or "-Inf".
+fn sample_value(url: &str, value: Option<&serde_json::Value>) -> Result<f64, SourceError> {
+    let text = value
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| protocol(url, "a sample value is not a string"))?;
+    match text {
+        "+Inf" | "Inf" => Ok(f64::INFINITY),
+        "-Inf" => Ok(f64::NEG_INFINITY),
+        other => other
+            .parse::<f64>()
+            .map_err(|_| protocol(url, &format!("sample value `{other}` is not a number"))),
+    }
+}
+
+/// Parses a `matrix` result with exactly one series.
+pub fn parse_matrix(url: &str, body: &[u8]) -> Result<Vec<(i64, f64)>, SourceError> {
+    let result = result_of(url, body, "matrix")?;
     if result.len() > 1 {
         return Err(SourceError::SeveralSeries {
             count: result.len(),
@@ -254,57 +285,26 @@ pub fn parse_matrix(url: &str, body: &[u8]) -> Result<Vec<(i64, f64)>, SourceErr
     let values = series
         .get("values")
         .and_then(|v| v.as_array())
-        .ok_or_else(|| protocol("a series has no `values`"))?;
+        .ok_or_else(|| protocol(url, "a series has no `values`"))?;
     let mut points = Vec::with_capacity(values.len());
     for pair in values {
         let time = pair
             .get(0)
             .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| protocol("a sample has no time"))?;
-        // Sample values are strings: "1.5", "NaN", "+Inf", "-Inf".
-        let text = pair
-            .get(1)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| protocol("a sample value is not a string"))?;
-        let value = match text {
-            "+Inf" | "Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            other => other
-                .parse::<f64>()
-                .map_err(|_| protocol(&format!("sample value `{other}` is not a number")))?,
-        };
-        points.push(((time * 1000.0).round() as i64, value));
+            .ok_or_else(|| protocol(url, "a sample has no time"))?;
+        points.push((
+            (time * 1000.0).round() as i64,
+            sample_value(url, pair.get(1))?,
+        ));
     }
     Ok(points)
 }
 
 /// Parses a `vector` result: every series' labels and value.
 pub fn parse_vector(url: &str, body: &[u8]) -> Result<Vec<Sample>, SourceError> {
-    let protocol = |message: &str| SourceError::Protocol {
-        url: url.to_string(),
-        message: message.to_string(),
-    };
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| protocol(&format!("invalid JSON ({e})")))?;
-    if json.get("status").and_then(|s| s.as_str()) != Some("success") {
-        let (error_type, message) = error_body(body);
-        return Err(SourceError::Http {
-            url: url.to_string(),
-            status: 200,
-            error_type,
-            message,
-        });
-    }
-    let data = json.get("data").ok_or_else(|| protocol("no `data`"))?;
-    if data.get("resultType").and_then(|t| t.as_str()) != Some("vector") {
-        return Err(protocol("`resultType` is not `vector`"));
-    }
-    let result = data
-        .get("result")
-        .and_then(|r| r.as_array())
-        .ok_or_else(|| protocol("no `result` list"))?;
+    let result = result_of(url, body, "vector")?;
     let mut out = Vec::with_capacity(result.len());
-    for series in result {
+    for series in &result {
         let labels = series
             .get("metric")
             .and_then(|m| m.as_object())
@@ -314,18 +314,7 @@ pub fn parse_vector(url: &str, body: &[u8]) -> Result<Vec<Sample>, SourceError> 
                     .collect()
             })
             .unwrap_or_default();
-        let text = series
-            .get("value")
-            .and_then(|v| v.get(1))
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| protocol("a sample value is not a string"))?;
-        let value = match text {
-            "+Inf" | "Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            other => other
-                .parse::<f64>()
-                .map_err(|_| protocol(&format!("sample value `{other}` is not a number")))?,
-        };
+        let value = sample_value(url, series.get("value").and_then(|v| v.get(1)))?;
         out.push((labels, value));
     }
     Ok(out)
