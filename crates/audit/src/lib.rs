@@ -27,6 +27,9 @@ pub struct Settings {
     pub baseline_points: usize,
     /// |correlation of first differences| from which two metrics are duplicates.
     pub duplicate_correlation: f64,
+    /// Metrics whose source failed (unreachable, timed out, damaged): their
+    /// missing data says nothing about them, so they are never called dead.
+    pub unread: Vec<usize>,
 }
 
 impl Default for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             merge_gap: 15,
             baseline_points: 240,
             duplicate_correlation: 0.98,
+            unread: Vec::new(),
         }
     }
 }
@@ -164,7 +168,8 @@ pub fn audit<'a>(
             .map(|p| p.message.clone())
             .collect();
         let data = series(m);
-        let dead = data.is_none_or(|x| x.iter().all(|v| v.is_nan()));
+        let unread = settings.unread.contains(&m);
+        let dead = !unread && data.is_none_or(|x| x.iter().all(|v| v.is_nan()));
         let flat = !dead && standardised[m].is_none();
         let mut episodes = Vec::new();
         let mut amber_episodes = Vec::new();
@@ -215,6 +220,12 @@ pub fn audit<'a>(
         let mut verdict = assessment.verdict;
         if dead {
             reasons.push("dead: no data in the period".to_string());
+        }
+        if unread && data.is_none() {
+            reasons.push(
+                "could not be read: nothing is concluded from its data (see what could not be read)"
+                    .to_string(),
+            );
         }
         if flat {
             reasons.push("flat: it never moved in the period".to_string());

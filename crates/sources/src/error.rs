@@ -36,6 +36,16 @@ pub enum SourceError {
         /// Some of the columns that do exist.
         available: Vec<String>,
     },
+    /// A Parquet column's data fails the file's own integrity check.
+    #[error("`{path}`, column `{column}`, {damage}")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// What failed, and in which row group.
+        damage: crate::checksum::Damage,
+    },
     /// A column exists but holds values of the wrong type.
     #[error("column `{column}` of {place} holds {found}, not {expected}{hint}", hint = hint.as_deref().map(|h| format!(": {h}")).unwrap_or_default())]
     WrongType {
@@ -81,6 +91,14 @@ pub enum SourceError {
         seconds: f64,
         /// How many tries were made.
         attempts: u32,
+    },
+    /// The read's whole budget (`--timeout`) ran out before this source answered.
+    #[error(
+        "no answer within {seconds} s, the most whyline waits for its sources in all: raise --timeout (e.g. --timeout 2m) or find out why the source is slow"
+    )]
+    GaveUp {
+        /// The budget.
+        seconds: f64,
     },
     /// The server answered with an error.
     #[error("{url} answered HTTP {status}{kind}: {message}", kind = error_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]

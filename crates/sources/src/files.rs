@@ -8,6 +8,8 @@ use std::sync::Arc;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::ProjectionMask;
+
+use crate::checksum;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::SourceError;
@@ -852,6 +854,16 @@ fn read_csv_long(
         .collect())
 }
 
+/// A file whose integrity data itself is broken: no column can be trusted.
+fn damaged_file(path: &Path, damage: &checksum::Damage) -> SourceError {
+    SourceError::Malformed {
+        path: path.to_path_buf(),
+        line: 0,
+        column: None,
+        message: damage.to_string(),
+    }
+}
+
 fn parquet_error(path: &Path, e: impl std::fmt::Display) -> SourceError {
     SourceError::Malformed {
         path: path.to_path_buf(),
@@ -1134,9 +1146,39 @@ fn decode_group(
     rows: usize,
 ) -> Result<Decoded, SourceError> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let bytes = file.try_clone().map_err(|e| io_error(path, e))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, e))?;
-    let mut roots: Vec<usize> = group.iter().map(|(_, i, _)| *i).collect();
+    let metadata = Arc::clone(builder.metadata());
+    let sums = checksum::sums_of(&metadata).map_err(|damage| damaged_file(path, &damage))?;
+    let mut errors: Vec<Option<SourceError>> = group.iter().map(|_| None).collect();
+    if let Some(sums) = &sums {
+        if let Some(t) = time_index {
+            let name = builder.schema().field(t).name().clone();
+            checksum::verify_column(&bytes, &metadata, sums, &name).map_err(|damage| {
+                SourceError::Damaged {
+                    path: path.to_path_buf(),
+                    column: name.clone(),
+                    damage,
+                }
+            })?;
+        }
+        for (g, (_, _, metric)) in group.iter().enumerate() {
+            if let Err(damage) = checksum::verify_column(&bytes, &metadata, sums, metric) {
+                errors[g] = Some(SourceError::Damaged {
+                    path: path.to_path_buf(),
+                    column: (*metric).clone(),
+                    damage,
+                });
+            }
+        }
+    }
+    let mut roots: Vec<usize> = group
+        .iter()
+        .zip(&errors)
+        .filter(|(_, e)| e.is_none())
+        .map(|((_, i, _), _)| *i)
+        .collect();
     roots.extend(time_index);
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     let reader = builder
@@ -1147,7 +1189,6 @@ fn decode_group(
     let mut timestamps = time_index.map(|_| Vec::with_capacity(rows));
     let mut values: Vec<Vec<f64>> = group.iter().map(|_| Vec::with_capacity(rows)).collect();
     let mut non_finite = vec![0usize; group.len()];
-    let mut errors: Vec<Option<SourceError>> = group.iter().map(|_| None).collect();
     for batch in reader {
         let batch: RecordBatch = batch.map_err(|e| parquet_error(path, e))?;
         let schema = batch.schema();
@@ -1186,6 +1227,19 @@ fn decode_group(
             }
         }
     }
+    for (g, (_, _, metric)) in group.iter().enumerate() {
+        if errors[g].is_some() {
+            continue;
+        }
+        if let Err(damage) = checksum::StatedBounds::of(&metadata, metric).check(0, &values[g]) {
+            values[g] = Vec::new();
+            errors[g] = Some(SourceError::Damaged {
+                path: path.to_path_buf(),
+                column: (*metric).clone(),
+                damage,
+            });
+        }
+    }
     Ok(Decoded {
         timestamps,
         columns: group
@@ -1212,6 +1266,24 @@ fn read_parquet_long(
     let mut stamps: Vec<Vec<i64>> = wanted.iter().map(|_| Vec::new()).collect();
     let mut values: Vec<Vec<f64>> = wanted.iter().map(|_| Vec::new()).collect();
     let mut non_finite = vec![0usize; wanted.len()];
+    let metadata = Arc::clone(builder.metadata());
+    if let Some(sums) =
+        checksum::sums_of(&metadata).map_err(|damage| damaged_file(path, &damage))?
+    {
+        let bytes = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        for field in builder.schema().fields() {
+            checksum::verify_column(&bytes, &metadata, &sums, field.name()).map_err(|damage| {
+                SourceError::Damaged {
+                    path: path.to_path_buf(),
+                    column: field.name().clone(),
+                    damage,
+                }
+            })?;
+        }
+    }
+    let value_name = builder.schema().field(value_index).name().clone();
+    let value_bounds = checksum::StatedBounds::of(&metadata, &value_name);
+    let mut rows_read = 0u64;
     let reader = builder
         .with_batch_size(64 * 1024)
         .build()
@@ -1230,6 +1302,14 @@ fn read_parquet_long(
                 hint: None,
             }
         })?;
+        value_bounds
+            .check(rows_read, &vals)
+            .map_err(|damage| SourceError::Damaged {
+                path: path.to_path_buf(),
+                column: value_name.clone(),
+                damage,
+            })?;
+        rows_read += vals.len() as u64;
         let value_nulls = batch.column(value_index).nulls().cloned();
         let metric_column = strings_of(batch.column(metric_index).as_ref());
         for (row, name) in metric_column.iter().enumerate() {

@@ -9,6 +9,7 @@
 //! Architecture invariant: this is the only crate that does data I/O. It holds
 //! no analysis; it hands clean, aligned series to the pure core.
 
+pub mod checksum;
 pub mod error;
 mod files;
 pub mod prometheus;
@@ -32,6 +33,9 @@ pub use error::SourceError;
 /// The most points one aligned series may have (about 23 days of 1 s data).
 pub const MAX_GRID_POINTS: usize = 2_000_000;
 
+/// How long a read waits for its network sources in all unless told otherwise.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
 /// How much data to read, from where, and how patiently.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -47,6 +51,9 @@ pub struct Options {
     pub attempts: u32,
     /// Time-out per request when the connection sets none.
     pub timeout: Duration,
+    /// The most a read waits for its network sources in all: queued requests,
+    /// retries and back-off included (`--timeout`).
+    pub deadline: Duration,
     /// First retry delay; doubles each retry.
     pub backoff: Duration,
 }
@@ -60,6 +67,7 @@ impl Default for Options {
             concurrency: 4,
             attempts: 3,
             timeout: Duration::from_secs(30),
+            deadline: DEFAULT_DEADLINE,
             backoff: Duration::from_millis(250),
         }
     }
@@ -147,6 +155,16 @@ impl Plan {
             Plan::Prometheus { connection, .. } => format!("prometheus `{connection}`"),
             Plan::Postgres { connection, .. } => format!("postgres `{connection}`"),
             Plan::Sqlite { connection, .. } => format!("sqlite `{connection}`"),
+        }
+    }
+
+    /// The catalog connection the plan reads from (none for a file).
+    fn connection(&self) -> Option<&str> {
+        match self {
+            Plan::File { .. } => None,
+            Plan::Prometheus { connection, .. }
+            | Plan::Postgres { connection, .. }
+            | Plan::Sqlite { connection, .. } => Some(connection),
         }
     }
 }
@@ -383,7 +401,10 @@ fn endpoint(kind: &ConnectionKind, options: &Options) -> Result<prometheus::Endp
         bearer,
         basic,
         tenant: tenant.clone(),
-        timeout: timeout.map_or(options.timeout, |t| Duration::from_millis(t.as_millis())),
+        // One request never outlasts the whole read's budget.
+        timeout: timeout
+            .map_or(options.timeout, |t| Duration::from_millis(t.as_millis()))
+            .min(options.deadline),
         attempts: options.attempts,
         backoff: options.backoff,
     })
@@ -442,6 +463,10 @@ fn read_network(
         let client = reqwest::Client::builder().build();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
         let postgres: Arc<tokio::sync::Mutex<PostgresClients>> = Arc::default();
+        // A connection that refused or could not be resolved is not asked again
+        // in this read: its other metrics get the same error at once.
+        let unreachable: Arc<std::sync::Mutex<HashMap<String, SourceError>>> = Arc::default();
+        let give_up_at = tokio::time::Instant::now() + options.deadline;
         let mut tasks = Vec::new();
         for (id, plan) in network {
             let semaphore = Arc::clone(&semaphore);
@@ -476,58 +501,86 @@ fn read_network(
             };
             let options = options.clone();
             let id = id.clone();
+            let unreachable = Arc::clone(&unreachable);
             tasks.push(tokio::spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                let result = match plan {
-                    Plan::Prometheus { query, .. } => match (
-                        client,
-                        connection_kind.as_ref().map(|k| endpoint(k, &options)),
-                    ) {
-                        (Some(client), Some(Ok(endpoint))) => {
-                            prometheus::query_range(&client, &endpoint, &query, range, step_ms)
-                                .await
+                let connection = plan.connection().map(str::to_string);
+                let work = async {
+                    let _permit = semaphore.acquire_owned().await;
+                    let known_down = connection.as_ref().and_then(|c| {
+                        unreachable
+                            .lock()
+                            .ok()
+                            .and_then(|down| down.get(c).cloned())
+                    });
+                    if let Some(error) = known_down {
+                        return Err(error);
+                    }
+                    let result = match plan {
+                        Plan::Prometheus { query, .. } => match (
+                            client,
+                            connection_kind.as_ref().map(|k| endpoint(k, &options)),
+                        ) {
+                            (Some(client), Some(Ok(endpoint))) => {
+                                prometheus::query_range(&client, &endpoint, &query, range, step_ms)
+                                    .await
+                            }
+                            (_, Some(Err(e))) => Err(e),
+                            (None, _) => Err(SourceError::Unreachable {
+                                url: String::new(),
+                                message: "cannot build an HTTP client".to_string(),
+                            }),
+                            (_, None) => Err(SourceError::NoSource),
+                        },
+                        Plan::Postgres { connection, query } => {
+                            let pg = {
+                                let mut cache = postgres.lock().await;
+                                if !cache.contains_key(&connection) {
+                                    let connected =
+                                        connect_postgres(&connection, connection_kind.as_ref())
+                                            .await;
+                                    cache.insert(connection.clone(), connected);
+                                }
+                                cache.get(&connection).cloned()
+                            };
+                            match pg {
+                                Some(Ok(pg)) => {
+                                    sql::query_postgres(&pg, &connection, &query, range, step_ms)
+                                        .await
+                                }
+                                Some(Err(e)) => Err(e),
+                                None => Err(SourceError::NoSource),
+                            }
                         }
-                        (_, Some(Err(e))) => Err(e),
-                        (None, _) => Err(SourceError::Unreachable {
-                            url: String::new(),
-                            message: "cannot build an HTTP client".to_string(),
+                        Plan::Sqlite {
+                            connection,
+                            path,
+                            query,
+                        } => tokio::task::spawn_blocking(move || {
+                            sql::query_sqlite(&path, &connection, &query, range, step_ms)
+                        })
+                        .await
+                        .unwrap_or_else(|e| {
+                            Err(SourceError::Database {
+                                connection: String::new(),
+                                message: format!("the query task failed: {e}"),
+                            })
                         }),
-                        (_, None) => Err(SourceError::NoSource),
-                    },
-                    Plan::Postgres { connection, query } => {
-                        let pg = {
-                            let mut cache = postgres.lock().await;
-                            if !cache.contains_key(&connection) {
-                                let connected =
-                                    connect_postgres(&connection, connection_kind.as_ref()).await;
-                                cache.insert(connection.clone(), connected);
-                            }
-                            cache.get(&connection).cloned()
-                        };
-                        match pg {
-                            Some(Ok(pg)) => {
-                                sql::query_postgres(&pg, &connection, &query, range, step_ms).await
-                            }
-                            Some(Err(e)) => Err(e),
-                            None => Err(SourceError::NoSource),
+                        Plan::File { .. } => Err(SourceError::NoSource),
+                    };
+                    if let (Err(error @ SourceError::Unreachable { .. }), Some(c)) =
+                        (&result, &connection)
+                    {
+                        if let Ok(mut down) = unreachable.lock() {
+                            down.entry(c.clone()).or_insert_with(|| error.clone());
                         }
                     }
-                    Plan::Sqlite {
-                        connection,
-                        path,
-                        query,
-                    } => tokio::task::spawn_blocking(move || {
-                        sql::query_sqlite(&path, &connection, &query, range, step_ms)
-                    })
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(SourceError::Database {
-                            connection: String::new(),
-                            message: format!("the query task failed: {e}"),
-                        })
-                    }),
-                    Plan::File { .. } => Err(SourceError::NoSource),
+                    result
                 };
+                let result = tokio::time::timeout_at(give_up_at, work)
+                    .await
+                    .unwrap_or(Err(SourceError::GaveUp {
+                        seconds: options.deadline.as_secs_f64(),
+                    }));
                 (id, source, result)
             }));
         }
@@ -539,6 +592,8 @@ fn read_network(
         }
         out
     });
+    // A blocking SQLite query past the deadline must not hold the command.
+    runtime.shutdown_background();
     for (id, source, result) in results {
         match result {
             Ok(points) => obtained.push((id.clone(), Points::Owned(points))),

@@ -86,10 +86,28 @@ pub fn write_parquet(
         .unwrap_or_else(|| "data.parquet".into());
     let temp = dir.join(format!(".{name}.{}.partial", std::process::id()));
     let result = (|| {
-        let file = std::fs::File::create(&temp).map_err(|e| io(&e))?;
+        // Read as well as written: the checksums are taken from the bytes on disk.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .map_err(|e| io(&e))?;
+        let written = file.try_clone().map_err(|e| io(&e))?;
         let mut writer =
             ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| io(&e))?;
         writer.write(&batch).map_err(|e| io(&e))?;
+        // The row groups are on disk before the footer is written, so their
+        // column chunks can be checksummed and the sums put in that footer.
+        writer.flush().map_err(|e| io(&e))?;
+        writer.sync().map_err(|e| io(&e))?;
+        let sums = crate::checksum::column_chunk_sums(&written, writer.flushed_row_groups())
+            .map_err(|e| io(&e))?;
+        writer.append_key_value_metadata(KeyValue::new(
+            crate::checksum::KEY.to_string(),
+            sums.to_metadata(),
+        ));
         let file = writer.into_inner().map_err(|e| io(&e))?;
         file.sync_all().map_err(|e| io(&e))?;
         std::fs::rename(&temp, path).map_err(|e| io(&e))

@@ -399,3 +399,132 @@ fn a_stray_timestamp_does_not_allocate_gigabytes() {
         "{error}"
     );
 }
+
+/// Overwrites `len` bytes in the middle of `column`'s chunk in row group 0
+/// with a fixed pattern; returns where the chunk is.
+fn damage_chunk(path: &Path, column: &str, len: usize) {
+    use parquet::file::reader::FileReader;
+    use std::os::unix::fs::FileExt;
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(path).expect("open"))
+            .expect("parquet");
+    let group = reader.metadata().row_group(0);
+    let chunk = (0..group.num_columns())
+        .map(|c| group.column(c))
+        .find(|c| c.column_path().string() == column)
+        .expect("column");
+    let (start, size) = chunk.byte_range();
+    let len = len.min(size as usize / 2);
+    let at = start + size / 2 - len as u64 / 2;
+    let pattern: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("open for writing")
+        .write_all_at(&pattern, at)
+        .expect("damage");
+}
+
+/// `rows` minutes of two metrics, as a pulled file holds them.
+fn minutes(rows: usize) -> String {
+    let mut csv = String::from("timestamp,cpu,latency\n");
+    for i in 0..rows {
+        let cpu = 0.4 + 0.3 * ((i as f64) / 17.0).sin();
+        let latency = 150.0 + 40.0 * ((i as f64) / 23.0).cos();
+        csv.push_str(&format!("{},{cpu:.6},{latency:.3}\n", i * 60));
+    }
+    csv
+}
+
+#[test]
+fn pulled_parquet_with_a_damaged_chunk_is_refused_by_its_checksum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = write(dir.path(), "shop.csv", minutes(2000).as_bytes());
+    let data = read(&csv, &["cpu", "latency"]);
+    let out = dir.path().join("frozen.parquet");
+    whyline_sources::write::write_parquet(&out, &data, &[]).expect("write");
+    assert_eq!(read(&out, &["cpu", "latency"]).get("cpu"), data.get("cpu"));
+    damage_chunk(&out, "cpu", 400);
+    let again = read(&out, &["cpu", "latency"]);
+    let error = error_of(&again, "cpu");
+    assert!(
+        matches!(
+            &error,
+            SourceError::Damaged { column, damage: whyline_sources::checksum::Damage::Checksum { row_group: 0 }, .. } if column == "cpu"
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("frozen.parquet`, column `cpu`, row group 0:"),
+        "{error}"
+    );
+    assert_eq!(
+        again.get("latency"),
+        data.get("latency"),
+        "an intact column of the same file is still read"
+    );
+}
+
+#[test]
+fn a_foreign_file_whose_values_leave_its_statistics_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("foreign.parquet");
+    let rows = 2000;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("timestamp", DataType::Int64, false),
+        Field::new("cpu", DataType::Float64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(
+            (0..rows).map(|i| i * 60).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            (0..rows)
+                .map(|i| 100.0 + (i % 100) as f64)
+                .collect::<Vec<_>>(),
+        )),
+    ];
+    // Plain and uncompressed, as some writers leave it: damaged bytes then
+    // decode to numbers instead of failing to decompress.
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .set_dictionary_enabled(false)
+        .build();
+    let file = std::fs::File::create(&path).expect("create");
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).expect("batch");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, schema, Some(properties)).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    assert!(
+        read(&path, &["cpu"]).get("cpu").is_some(),
+        "the intact file reads"
+    );
+    damage_chunk(&path, "cpu", 400);
+    let error = error_of(&read(&path, &["cpu"]), "cpu");
+    match &error {
+        SourceError::Damaged {
+            damage:
+                whyline_sources::checksum::Damage::OutsideStatistics {
+                    row_group: 0,
+                    count,
+                    range: (min, max),
+                    ..
+                },
+            ..
+        } => {
+            assert!(
+                *count > 0 && *count <= 50,
+                "400 bytes are at most 50 values: {count}"
+            );
+            assert_eq!((*min, *max), (100.0, 199.0));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        error.to_string().contains("column `cpu`, row group 0:"),
+        "{error}"
+    );
+}

@@ -28,7 +28,7 @@ fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
         args.since.as_deref(),
         args.data.is_some(),
     )?;
-    let (data, grid) = common::fetch_all(catalog, range, args.data.clone())?;
+    let (data, grid) = common::fetch_all(catalog, range, args.data.clone(), args.timeout)?;
     let report = audit_of(catalog, &data, grid);
     Ok(Loaded { report, grid, data })
 }
@@ -40,6 +40,13 @@ pub(crate) fn audit_of(catalog: &Catalog, data: &whyline_sources::DataSet, grid:
     let series = |m: usize| by_metric.get(&m).copied();
     let settings = Settings {
         why: crate::why::settings_for(grid),
+        // A source that failed is not evidence that its metrics are dead.
+        unread: data
+            .missing
+            .iter()
+            .filter(|m| !matches!(m.error, whyline_sources::SourceError::Empty { .. }))
+            .filter_map(|m| catalog.index_of(&m.metric))
+            .collect(),
         ..Settings::default()
     };
     audit(

@@ -193,6 +193,9 @@ pub(crate) struct ReportArgs {
     /// Replace an existing file (the old one is kept as FILE.bak).
     #[arg(long)]
     pub(crate) force: bool,
+    /// The most to wait for network data sources in all, e.g. 10s, 2m (retries included; each request also stops at its connection's `timeout:`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -221,6 +224,9 @@ pub(crate) struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
     pub(crate) format: AuditFormat,
+    /// The most to wait for network data sources in all, e.g. 10s, 2m (retries included; each request also stops at its connection's `timeout:`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -261,6 +267,9 @@ pub(crate) struct EdgesArgs {
     /// List every declared edge with its verdict, the supported ones too.
     #[arg(long, short)]
     pub(crate) verbose: bool,
+    /// The most to wait for network data sources in all, e.g. 10s, 2m (retries included; each request also stops at its connection's `timeout:`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -290,6 +299,9 @@ pub(crate) struct WhyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DataFormat::Human)]
     pub(crate) format: DataFormat,
+    /// The most to wait for network data sources in all, e.g. 10s, 2m (retries included; each request also stops at its connection's `timeout:`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -378,6 +390,9 @@ pub(crate) struct PullArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = DataFormat::Human)]
     pub(crate) format: DataFormat,
+    /// The most to wait for network data sources in all, e.g. 10s, 2m (retries included; each request also stops at its connection's `timeout:`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

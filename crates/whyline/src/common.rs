@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use whyline_catalog::{Catalog, Checked};
 use whyline_series::{Grid, TimeRange};
-use whyline_sources::{DataSet, Options, Quiet, fetch};
+use whyline_sources::{DataSet, Options, fetch};
 
 use crate::{Outcome, diagnostics, pull};
 
@@ -92,11 +92,26 @@ pub(crate) struct Period {
     pub(crate) last: Option<i64>,
 }
 
+impl Period {
+    /// `data` (read for `range`) cut to the rest of the period: `until`, then `last`.
+    pub(crate) fn cut(&self, data: DataSet) -> DataSet {
+        let data = match self.until {
+            Some(end) => until(data, end),
+            None => data,
+        };
+        match self.last {
+            Some(length) => last(data, length),
+            None => data,
+        }
+    }
+}
+
 /// Reads every metric of the catalog for the period; an error when nothing could be read.
 pub(crate) fn fetch_all(
     catalog: &Catalog,
     period: Period,
     data_file: Option<std::path::PathBuf>,
+    deadline: std::time::Duration,
 ) -> Result<(DataSet, Grid), Outcome> {
     let range = period.range;
     let ids: Vec<String> = catalog.metrics.iter().map(|m| m.id.clone()).collect();
@@ -106,24 +121,23 @@ pub(crate) fn fetch_all(
         &Options {
             range,
             data_file,
+            deadline,
             ..Options::default()
         },
-        &Quiet,
+        &crate::progress::Waiting::new("reading", deadline),
     );
-    let data = match period.until {
-        Some(end) => until(data, end),
-        None => data,
-    };
-    let data = match period.last {
-        Some(length) => last(data, length),
-        None => data,
-    };
+    let data = period.cut(data);
     match data.grid {
-        Some(grid) => Ok((data, grid)),
-        None => {
-            eprintln!(
-                "error: no data could be read; give --data FILE, or a window for the catalog's sources"
-            );
+        // Nothing read at all is no basis for an audit or a report.
+        Some(grid) if !data.series.is_empty() => Ok((data, grid)),
+        _ => {
+            if data.missing.is_empty() {
+                eprintln!(
+                    "error: no data could be read; give --data FILE, or a window for the catalog's sources"
+                );
+            } else {
+                eprintln!("error: no metric could be read, so there is nothing to judge");
+            }
             for line in missing_lines(&data.missing) {
                 eprintln!("  missing: {line}");
             }

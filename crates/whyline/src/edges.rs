@@ -31,7 +31,7 @@ pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
         Ok(range) => range,
         Err(outcome) => return outcome,
     };
-    let (data, grid) = match common::fetch_all(catalog, range, args.data.clone()) {
+    let (data, grid) = match common::fetch_all(catalog, range, args.data.clone(), args.timeout) {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };

@@ -11,6 +11,7 @@ mod export;
 mod git;
 mod graph;
 mod output;
+mod progress;
 mod pull;
 mod report;
 mod serve;

@@ -1,43 +1,13 @@
 //! `whyline pull`: freeze the data of a window into one Parquet file.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use whyline_catalog::Checked;
 use whyline_series::{TimeRange, format_time, parse_duration_ms, parse_time};
-use whyline_sources::{DataSet, Options, Progress, fetch};
+use whyline_sources::{DataSet, Options, fetch};
 
 use crate::Outcome;
 use crate::cli::{DataFormat, PullArgs};
-
-/// A progress bar on a terminal; nothing otherwise.
-struct Bar(ProgressBar);
-
-impl Bar {
-    fn new() -> Self {
-        if !std::io::stderr().is_terminal() {
-            return Bar(ProgressBar::hidden());
-        }
-        let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} pulling {pos}/{len} metrics [{bar:30}] {elapsed} {msg}",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        Bar(bar)
-    }
-}
-
-impl Progress for Bar {
-    fn start(&self, total: usize) {
-        self.0.set_length(total as u64);
-    }
-    fn done(&self, metric: &str) {
-        self.0.set_message(metric.to_string());
-        self.0.inc(1);
-    }
-}
 
 /// The window asked for: --from/--to or --since/--to.
 pub(crate) fn window(
@@ -76,15 +46,34 @@ pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
     if let Err(outcome) = crate::common::require_valid(checked) {
         return outcome;
     }
-    let range = match window(
-        args.from.as_deref(),
-        args.to.as_deref(),
-        args.since.as_deref(),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Invalid;
+    // With --data, the window flags mean what they mean in every other command
+    // (a file is history: --since alone is its last stretch); without, a
+    // network window is needed.
+    let period = if args.data.is_some() {
+        match crate::common::period(
+            args.from.as_deref(),
+            args.to.as_deref(),
+            args.since.as_deref(),
+            true,
+        ) {
+            Ok(p) => p,
+            Err(outcome) => return outcome,
+        }
+    } else {
+        match window(
+            args.from.as_deref(),
+            args.to.as_deref(),
+            args.since.as_deref(),
+        ) {
+            Ok(range) => crate::common::Period {
+                range: Some(range),
+                until: None,
+                last: None,
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Outcome::Invalid;
+            }
         }
     };
     let step_ms = match args.step.as_deref().map(parse_duration_ms).transpose() {
@@ -114,16 +103,22 @@ pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
         return Outcome::Invalid;
     }
     let options = Options {
-        range: Some(range),
+        range: period.range,
         step_ms,
         data_file: args.data.clone(),
         concurrency: args.concurrency.max(1),
+        deadline: args.timeout,
         ..Options::default()
     };
-    let bar = Bar::new();
-    let data = fetch(catalog, &ids, &options, &bar);
-    bar.0.finish_and_clear();
-    let written = write(&args.output, &data, range, args.force);
+    let data = {
+        let progress = crate::progress::Waiting::new("pulling", args.timeout);
+        period.cut(fetch(catalog, &ids, &options, &progress))
+    };
+    let range = period.range.or_else(|| data.grid.map(|g| g.range()));
+    let written = match range {
+        Some(range) => write(&args.output, &data, range, args.force),
+        None => Err(whyline_sources::write::WriteError::Empty.to_string()),
+    };
     match args.format {
         DataFormat::Json => print_json(&args.output, &data, &written),
         DataFormat::Human => print_human(&args.output, &data, ids.len(), &written),

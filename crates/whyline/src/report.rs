@@ -55,7 +55,7 @@ fn render(args: &ReportArgs, checked: &Checked) -> Result<(), Outcome> {
         args.since.as_deref(),
         args.data.is_some(),
     )?;
-    let (data, grid) = common::fetch_all(catalog, range, args.data.clone())?;
+    let (data, grid) = common::fetch_all(catalog, range, args.data.clone(), args.timeout)?;
     let graph = MetricGraph::new(catalog);
     let by_metric = common::by_metric(catalog, &data);
     let series = |m: usize| by_metric.get(&m).copied();

@@ -299,6 +299,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Outcome {
         window: None,
         step: None,
         format: DataFormat::Human,
+        timeout: whyline_sources::DEFAULT_DEADLINE,
     };
     let outcome = crate::why::run(&why_args, &checked);
     println!("{serve_hint}");

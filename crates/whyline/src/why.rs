@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use whyline_catalog::{Catalog, Checked};
 use whyline_map::MetricGraph;
 use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time};
-use whyline_sources::{DataSet, Missing, Options, Quiet, fetch};
+use whyline_sources::{DataSet, Missing, Options, Progress, fetch};
 use whyline_why::{Change, Explanation, Settings, Status, SuspectedEdge, Windows};
 
 use crate::Outcome;
@@ -165,9 +165,11 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         range,
         step_ms,
         data_file: args.data.clone(),
+        deadline: args.timeout,
         ..Options::default()
     };
-    ask_sources(catalog, &graph, &question, &options).map_err(|e| e.to_string())
+    let progress = crate::progress::Waiting::new("reading", args.timeout);
+    ask_sources(catalog, &graph, &question, &options, &progress).map_err(|e| e.to_string())
 }
 
 /// Reads the question's part of the map with `options` and answers it.
@@ -178,14 +180,17 @@ pub(crate) fn ask_sources(
     graph: &MetricGraph,
     question: &Question,
     options: &Options,
+    progress: &dyn Progress,
 ) -> Result<Answer, AskError> {
+    // One budget for the whole question: the second read gets what is left.
+    let started = std::time::Instant::now();
     let metric = &catalog.metrics[question.target].id;
     let ids: Vec<String> = graph
         .upstream(question.target)
         .into_iter()
         .map(|m| catalog.metrics[m].id.clone())
         .collect();
-    let data = fetch(catalog, &ids, options, &Quiet);
+    let data = fetch(catalog, &ids, options, progress);
     let Some(grid) = data.grid else {
         let reasons = crate::common::missing_lines(&data.missing);
         return Err(AskError::NoData(format!(
@@ -202,9 +207,10 @@ pub(crate) fn ask_sources(
             &Options {
                 range: Some(grid.range()),
                 step_ms: Some(grid.step),
+                deadline: options.deadline.saturating_sub(started.elapsed()),
                 ..options.clone()
             },
-            &Quiet,
+            progress,
         ))
     };
     let answered = analyse(

@@ -1781,3 +1781,255 @@ fn since_with_a_data_file_is_the_files_last_stretch() {
         stderr(&review)
     );
 }
+
+/// Issue #15, item 1: 400 bytes overwritten in the middle of a file written by
+/// `pull` were read as 4.86e-33, exit 0. What whyline writes carries a
+/// checksum per column chunk; a damaged chunk is refused, naming the file,
+/// column and row group, and the other columns still answer. Also item 15 for
+/// `pull`: `--since` with `--data` is the file's last stretch.
+#[test]
+fn a_damaged_parquet_file_is_refused_naming_file_column_and_row_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let pull = whyline(
+        dir.path(),
+        &[
+            "pull",
+            "--catalog",
+            "d/shop",
+            "--data",
+            "d/data.csv",
+            "--since",
+            "1d",
+            "-o",
+            "frozen.parquet",
+        ],
+    );
+    assert_eq!(pull.status.code(), Some(0), "{}", stderr(&pull));
+    let why = |file: &str| {
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                "d/shop",
+                "--data",
+                file,
+                "--format",
+                "json",
+            ],
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), answer, stderr(&out))
+    };
+    let (code, intact, err) = why("frozen.parquet");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(intact["missing"], serde_json::json!([]), "{intact}");
+
+    let path = dir.path().join("frozen.parquet");
+    let mut bytes = std::fs::read(&path).expect("read");
+    let middle = bytes.len() / 2;
+    for (i, b) in bytes[middle..middle + 400].iter_mut().enumerate() {
+        *b = (i * 37 + 11) as u8;
+    }
+    std::fs::write(dir.path().join("damaged.parquet"), &bytes).expect("write");
+    let (code, damaged, err) = why("damaged.parquet");
+    assert!(code.is_some_and(|c| c < 2), "{err}");
+    let missing = damaged["missing"].as_array().expect("missing");
+    assert!(!missing.is_empty(), "the damage is refused: {damaged}");
+    for m in missing {
+        let error = m["error"].as_str().unwrap_or("");
+        let column = m["metric"].as_str().unwrap_or("");
+        assert!(
+            error.starts_with(&format!("`damaged.parquet`, column `{column}`, row group 0: the bytes do not match the checksum")),
+            "{error}"
+        );
+    }
+    assert!(
+        missing.len() < 5,
+        "the columns around the damage, not the whole file: {missing:?}"
+    );
+}
+
+/// Issue #15, item 7: against a Prometheus that accepts connections but never
+/// answers, `why` took 90.8 s (3 x 30 s) with no progress and no way to
+/// shorten it. Every reading command takes `--timeout` (the total wait), stops
+/// there, and says so; on a terminal it shows progress after a second and
+/// prints the wait.
+#[test]
+fn a_source_that_never_answers_is_given_up_at_the_timeout_by_every_reading_command() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("whyline.yaml"),
+        format!(
+            "version: 1\nconnections:\n  main: {{ kind: prometheus, url: \"http://127.0.0.1:{port}\" }}\nmetrics:\n  - {{ id: latency, layer: service, source: {{ prometheus: {{ connection: main, query: 'up' }} }}, drivers: [ {{ metric: cpu, effect: increases }} ] }}\n  - {{ id: cpu, layer: system, source: {{ prometheus: {{ connection: main, query: 'up' }} }} }}\n"
+        ),
+    )
+    .expect("catalog");
+    let commands: [&[&str]; 6] = [
+        &["why", "latency"],
+        &["pull", "--since", "1h", "-o", "x.parquet"],
+        &["audit", "--since", "1h"],
+        &["review", "--since", "1h"],
+        &["report", "--since", "1h", "-o", "r.html"],
+        &["edges", "--since", "1h"],
+    ];
+    for command in commands {
+        let started = std::time::Instant::now();
+        let out = whyline(dir.path(), &[command, &["--timeout", "2s"]].concat());
+        let waited = started.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_secs(2)
+                && waited < std::time::Duration::from_secs(8),
+            "{command:?} waited {waited:?}"
+        );
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no answer within 2 s, the most whyline waits for its sources in all: raise --timeout"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+    }
+    let help = stdout(&whyline(dir.path(), &["why", "--help"]));
+    assert!(
+        help.contains("--timeout <DURATION>") && help.contains("[default: 60s]"),
+        "{help}"
+    );
+    let zero = whyline(dir.path(), &["why", "latency", "--timeout", "0s"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        stderr(&zero).contains("invalid value '0s' for '--timeout <DURATION>'"),
+        "{}",
+        stderr(&zero)
+    );
+
+    // On a terminal (a pseudo-terminal from util-linux `script`), progress
+    // appears after a second and the total wait is printed.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let binary = env!("CARGO_BIN_EXE_whyline");
+        let out = std::process::Command::new("script")
+            .current_dir(dir.path())
+            .args([
+                "-qec",
+                &format!("{binary} why latency --timeout 3s"),
+                "/dev/null",
+            ])
+            .output()
+            .expect("script");
+        let seen = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+        assert!(seen.contains("reading 0/2 metrics"), "{seen}");
+        assert!(seen.contains("of at most 3 s (--timeout)"), "{seen}");
+        assert!(
+            seen.contains("waited 3.0 s for the data sources (at most 3 s: --timeout)"),
+            "{seen}"
+        );
+    }
+}
+
+/// Found while fixing item 7: with its Prometheus down, `audit` called the
+/// metrics there "dead: no data in the period" and proposed retiring them,
+/// and with every source down it still wrote an audit. A source that failed
+/// is not evidence about its metrics; nothing read is no audit at all.
+#[test]
+fn a_metric_whose_source_is_down_is_not_called_dead() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut csv = String::from("timestamp,cpu\n");
+    for i in 0..180 {
+        csv.push_str(&format!(
+            "{},{}\n",
+            1_772_480_000 + i * 60,
+            0.4 + 0.01 * f64::from(i % 7)
+        ));
+    }
+    std::fs::write(dir.path().join("data.csv"), csv).expect("csv");
+    let catalog = |latency_source: &str| {
+        format!(
+            "version: 1\nconnections:\n  main: {{ kind: prometheus, url: \"http://127.0.0.1:{dead}\" }}\nmetrics:\n  - {{ id: cpu, layer: system, source: {{ csv: {{ path: data.csv }} }} }}\n  - {{ id: latency, layer: service, source: {latency_source} }}\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("whyline.yaml"),
+        catalog("{ prometheus: { connection: main, query: 'up' } }"),
+    )
+    .expect("catalog");
+    let window = [
+        "--since",
+        "3h",
+        "--to",
+        "2026-03-02T22:00:00Z",
+        "--format",
+        "json",
+    ];
+    let out = whyline(dir.path(), &[&["audit"][..], &window].concat());
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let latency = report["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["id"] == "latency")
+        .expect("latency")
+        .clone();
+    assert_eq!(latency["dead"], false, "{latency}");
+    let reasons = latency["reasons"].to_string();
+    assert!(reasons.contains("could not be read"), "{reasons}");
+    assert!(!reasons.contains("dead"), "{reasons}");
+
+    // A metric whose source answered with nothing in the period is dead.
+    std::fs::write(
+        dir.path().join("whyline.yaml"),
+        catalog("{ csv: { path: empty.csv } }"),
+    )
+    .expect("catalog");
+    std::fs::write(
+        dir.path().join("empty.csv"),
+        "timestamp,latency\n2020-01-01T00:00:00Z,1\n",
+    )
+    .expect("csv");
+    let out = whyline(dir.path(), &[&["audit"][..], &window].concat());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let latency = report["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["id"] == "latency")
+        .expect("latency")
+        .clone();
+    assert_eq!(latency["dead"], true, "{latency}");
+
+    // Every source down: no audit, exit 2, and what could not be read.
+    std::fs::write(
+        dir.path().join("whyline.yaml"),
+        format!(
+            "version: 1\nconnections:\n  main: {{ kind: prometheus, url: \"http://127.0.0.1:{dead}\" }}\nmetrics:\n  - {{ id: latency, layer: service, source: {{ prometheus: {{ connection: main, query: 'up' }} }} }}\n"
+        ),
+    )
+    .expect("catalog");
+    for command in ["audit", "review", "edges"] {
+        let out = whyline(dir.path(), &[command, "--since", "1h"]);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("error: no metric could be read, so there is nothing to judge\n  missing: `latency` from prometheus `main`: cannot reach"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -359,8 +359,14 @@ pub(crate) async fn answer(
             ..Options::default()
         };
         let loaded = &snapshot.loaded;
-        why::ask_sources(&loaded.catalog, &loaded.graph, &question, &options)
-            .map(|answer| why::json(&loaded.catalog, &answer))
+        why::ask_sources(
+            &loaded.catalog,
+            &loaded.graph,
+            &question,
+            &options,
+            &whyline_sources::Quiet,
+        )
+        .map(|answer| why::json(&loaded.catalog, &answer))
     })
     .await?
     .map_err(ApiError::from)
