@@ -26,7 +26,7 @@ fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
         None,
         args.to.as_deref(),
         args.since.as_deref(),
-        args.data.is_some(),
+        common::reads_history(catalog, args.data.as_deref()),
     )?;
     let (data, grid) = common::fetch_all(catalog, range, args.data.clone(), args.timeout)?;
     let report = audit_of(catalog, &data, grid);

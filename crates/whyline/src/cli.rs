@@ -175,10 +175,10 @@ pub(crate) struct ReportArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// The period, as a length ending at --to (e.g. 7d); with --data and no --to, the file's last 7d [default: all the data in --data].
+    /// The period, as a length ending at --to (e.g. 7d); with --data (or a catalog that reads only files) and no --to, the data's last 7d [default: all the data of the files].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,
-    /// End of the period [default: now; with --data, the data's last point].
+    /// End of the period [default: now; with --data or only file sources, the data's last point].
     #[arg(long, value_name = "TIME")]
     pub(crate) to: Option<String>,
     /// Who reads it.
@@ -215,10 +215,10 @@ pub(crate) struct AuditArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// The period, as a length ending at --to (e.g. 90d); with --data and no --to, the file's last 90d [default: all the data in --data].
+    /// The period, as a length ending at --to (e.g. 90d); with --data (or a catalog that reads only files) and no --to, the data's last 90d [default: all the data of the files].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,
-    /// End of the period [default: now; with --data, the data's last point].
+    /// End of the period [default: now; with --data or only file sources, the data's last point].
     #[arg(long, value_name = "TIME")]
     pub(crate) to: Option<String>,
     /// Output format.
@@ -360,8 +360,8 @@ pub(crate) enum DataFormat {
 pub(crate) struct PullArgs {
     #[command(flatten)]
     pub(crate) catalog: CatalogArg,
-    /// Window start (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME", required_unless_present = "since")]
+    /// Window start (RFC 3339 or Unix seconds) [default: a file's first point; network sources need it or --since].
+    #[arg(long, value_name = "TIME")]
     pub(crate) from: Option<String>,
     /// Window end (RFC 3339 or Unix seconds) [default: now].
     #[arg(long, value_name = "TIME")]

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use whyline_catalog::{Catalog, Checked};
+use whyline_catalog::{Catalog, Checked, SourceSpec};
 use whyline_series::{Grid, TimeRange};
 use whyline_sources::{DataSet, Options, fetch};
 
@@ -31,6 +31,20 @@ pub(crate) fn require_valid(checked: &Checked) -> Result<(), Outcome> {
     );
     eprintln!("error: the catalog is invalid; fix it first (see `whyline check`)");
     Err(Outcome::Invalid)
+}
+
+/// Whether the data read is history in files: `--data`, or a catalog whose
+/// every source is a CSV or Parquet file. A relative period (`--since` alone)
+/// then ends at the data's last point, not the clock: a file is often not recent.
+pub(crate) fn reads_history(catalog: &Catalog, data: Option<&std::path::Path>) -> bool {
+    data.is_some()
+        || (!catalog.metrics.is_empty()
+            && catalog.metrics.iter().all(|m| {
+                matches!(
+                    m.source,
+                    Some(SourceSpec::Csv { .. } | SourceSpec::Parquet { .. })
+                )
+            }))
 }
 
 /// The window of `--since` [`--to`], or `None` (all the data of a file).

@@ -26,7 +26,7 @@ pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
         args.from.as_deref(),
         args.to.as_deref(),
         args.since.as_deref(),
-        args.data.is_some(),
+        common::reads_history(catalog, args.data.as_deref()),
     ) {
         Ok(range) => range,
         Err(outcome) => return outcome,

@@ -49,7 +49,7 @@ pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
     // With --data, the window flags mean what they mean in every other command
     // (a file is history: --since alone is its last stretch); without, a
     // network window is needed.
-    let period = if args.data.is_some() {
+    let period = if crate::common::reads_history(catalog, args.data.as_deref()) {
         match crate::common::period(
             args.from.as_deref(),
             args.to.as_deref(),

@@ -53,7 +53,7 @@ fn render(args: &ReportArgs, checked: &Checked) -> Result<(), Outcome> {
         None,
         args.to.as_deref(),
         args.since.as_deref(),
-        args.data.is_some(),
+        common::reads_history(catalog, args.data.as_deref()),
     )?;
     let (data, grid) = common::fetch_all(catalog, range, args.data.clone(), args.timeout)?;
     let graph = MetricGraph::new(catalog);

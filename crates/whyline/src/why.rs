@@ -157,8 +157,9 @@ pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String
         .map_err(|e| format!("--step: {e}"))?;
     let lookback = parse_duration_ms(&args.lookback).map_err(|e| format!("--lookback: {e}"))?;
     // Files are read whole; network sources need a window.
-    let range = match (&question.periods, &args.data) {
-        (None, Some(_)) => None,
+    let history = crate::common::reads_history(catalog, args.data.as_deref());
+    let range = match (&question.periods, history) {
+        (None, true) => None,
         _ => Some(question.range(lookback)),
     };
     let options = Options {
