@@ -34,6 +34,12 @@ pub enum TimeError {
     /// Not a duration.
     #[error("`{0}` is not a duration: write e.g. 90d, 7d, 6h, 30m")]
     BadDuration(String),
+    /// A duration of zero where a length is needed.
+    #[error("`{0}` is zero: give a positive duration, e.g. 1m")]
+    ZeroDuration(String),
+    /// A duration past what a Unix millisecond count can hold.
+    #[error("`{0}` is too long: the longest duration is about 292 million years")]
+    HugeDuration(String),
 }
 
 /// Parses RFC 3339 (`2026-03-02T20:57:00Z`, offsets allowed, a space instead of
@@ -91,14 +97,29 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, TimeError> {
         "w" => 604_800_000,
         _ => return Err(TimeError::BadDuration(text.to_string())),
     };
-    n.checked_mul(unit_ms)
-        .filter(|&ms| ms > 0)
-        .ok_or_else(|| TimeError::BadDuration(text.to_string()))
+    match n.checked_mul(unit_ms) {
+        Some(0) => Err(TimeError::ZeroDuration(text.to_string())),
+        Some(ms) => Ok(ms),
+        None => Err(TimeError::HugeDuration(text.to_string())),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_or_overflowing_duration_says_which() {
+        assert_eq!(
+            parse_duration_ms("0s"),
+            Err(TimeError::ZeroDuration("0s".to_string()))
+        );
+        assert_eq!(
+            parse_duration_ms("999999999999999w"),
+            Err(TimeError::HugeDuration("999999999999999w".to_string()))
+        );
+        assert_eq!(parse_duration_ms("90m"), Ok(5_400_000));
+    }
 
     #[test]
     fn parses_rfc3339_and_unix_seconds() {

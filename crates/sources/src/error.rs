@@ -15,11 +15,20 @@ pub enum SourceError {
         message: String,
     },
     /// A CSV or Parquet file is malformed at a known place.
-    #[error("{path}:{line}{column}: {message}", column = column.map(|c| format!(":{c}")).unwrap_or_default())]
+    #[error(
+        "{path}{place}: {message}",
+        path = path.display(),
+        place = match (line, column) {
+            // Line 0: the file as a whole (a Parquet footer), no place inside it.
+            (0, _) => String::new(),
+            (line, Some(c)) => format!(":{line}:{c}"),
+            (line, None) => format!(":{line}"),
+        }
+    )]
     Malformed {
         /// The file.
         path: PathBuf,
-        /// 1-based line (CSV) or row (Parquet).
+        /// 1-based line (CSV) or row (Parquet); 0 for the file as a whole.
         line: u64,
         /// 1-based column, when known.
         column: Option<usize>,
@@ -67,6 +76,20 @@ pub enum SourceError {
         from: String,
         /// Window end, RFC 3339.
         to: String,
+    },
+    /// Every value read in the window is NaN, infinite or unreadable.
+    #[error(
+        "no finite number between {from} and {to}: {non_finite} values are NaN or infinite and {unreadable} are not numbers; whyline judges finite numbers (a gap is a missing point: an empty CSV cell, a SQL NULL)"
+    )]
+    NoNumbers {
+        /// Window start, RFC 3339.
+        from: String,
+        /// Window end, RFC 3339.
+        to: String,
+        /// Values that were NaN or infinite.
+        non_finite: usize,
+        /// Cells that were not numbers at all.
+        unreadable: usize,
     },
     /// A network source needs a time window and none was given.
     #[error("a network source needs a time window: give --from and --to (or --at)")]

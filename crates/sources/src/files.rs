@@ -204,6 +204,21 @@ fn read_csv(path: &Path, wanted: &[String]) -> Result<FileResult, SourceError> {
                 .to_string(),
         });
     }
+    // Two columns of one name: which one is the metric? Refuse rather than pick.
+    for (j, name) in names.iter().enumerate().skip(1) {
+        if let Some(first) = names[..j].iter().position(|n| n == name) {
+            return Err(SourceError::Malformed {
+                path: path.to_path_buf(),
+                line: 1,
+                column: Some(j + 1),
+                message: format!(
+                    "column `{name}` appears twice (columns {} and {}): keep one column per metric, or rename one",
+                    first + 1,
+                    j + 1
+                ),
+            });
+        }
+    }
     if !names[0].eq_ignore_ascii_case("timestamp") {
         return Err(SourceError::Malformed {
             path: path.to_path_buf(),
@@ -427,7 +442,7 @@ fn read_csv_wide(
             read_sequential(path, &columns, names.len(), row_bytes)?
         }
     };
-    merge_chunks(vec![chunk], &columns, &mut out)?;
+    merge_chunks(path, vec![chunk], &columns, &mut out)?;
     Ok(out)
 }
 
@@ -735,9 +750,56 @@ fn read_sequential(
     ))
 }
 
+/// The file line where data row `row` (0-based) starts: read again, as this is
+/// only asked on the way to an error and rows may span lines (quoted newlines).
+fn line_of_row(path: &Path, row: usize) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(file);
+    let mut record = csv::ByteRecord::new();
+    for _ in 0..=row {
+        if !reader.read_byte_record(&mut record).ok()? {
+            return None;
+        }
+    }
+    record.position().map(csv::Position::line)
+}
+
+/// The first two data rows (0-based, in file order) that share a timestamp but
+/// not their values; rows repeated exactly say nothing new and are kept.
+fn conflicting_rows(
+    timestamps: &[i64],
+    chunks: &[Chunk],
+    columns: usize,
+) -> Option<(usize, usize)> {
+    let mut order: Vec<usize> = (0..timestamps.len()).collect();
+    order.sort_by_key(|&i| (timestamps[i], i));
+    let value = |row: usize, k: usize| -> f64 {
+        let mut row = row;
+        for c in chunks {
+            let len = c.filling[k].values.len();
+            if row < len {
+                return c.filling[k].values[row];
+            }
+            row -= len;
+        }
+        f64::NAN
+    };
+    let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+    order.windows(2).find_map(|pair| {
+        let (a, b) = (pair[0], pair[1]);
+        let differ =
+            timestamps[a] == timestamps[b] && (0..columns).any(|k| !same(value(a, k), value(b, k)));
+        differ.then_some((a, b))
+    })
+}
+
 /// Concatenates the chunks column by column, freeing each part as it goes so
 /// the peak stays near the size of the data.
 fn merge_chunks(
+    path: &Path,
     mut chunks: Vec<Chunk>,
     columns: &[(usize, &String)],
     out: &mut FileResult,
@@ -746,10 +808,31 @@ fn merge_chunks(
         return Err(fatal);
     }
     let rows: usize = chunks.iter().map(|c| c.timestamps.len()).sum();
+    if rows == 0 {
+        return Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: 2,
+            column: None,
+            message: "the header is followed by no rows: the file holds no data".to_string(),
+        });
+    }
     let mut timestamps = Vec::with_capacity(rows);
     for c in &mut chunks {
         timestamps.append(&mut c.timestamps);
         c.timestamps = Vec::new();
+    }
+    if let Some((first, second)) = conflicting_rows(&timestamps, &chunks, columns.len()) {
+        return Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: line_of_row(path, second).unwrap_or(second as u64 + 2),
+            column: Some(1),
+            message: format!(
+                "data rows {} and {} have the same timestamp ({}) but different values: keep one row per time",
+                first + 1,
+                second + 1,
+                whyline_series::format_time(timestamps[first])
+            ),
+        });
     }
     let timestamps = Arc::new(timestamps);
     for (k, (_, metric)) in columns.iter().enumerate() {

@@ -672,11 +672,16 @@ fn assemble(
                     )
                 })
             }
-            Points::Owned(p) => (
-                p.iter().map(|x| x.0).min(),
-                p.iter().map(|x| x.0).max(),
-                None,
-            ),
+            // A query's rows come at the data's own spacing (SQL) or the
+            // asked step (Prometheus): either way, that spacing is the grid's.
+            Points::Owned(p) => {
+                let t: Vec<i64> = p.iter().map(|x| x.0).collect();
+                (
+                    t.iter().min().copied(),
+                    t.iter().max().copied(),
+                    typical_step(&t),
+                )
+            }
         };
         if let (Some(first), Some(last)) = (first, last) {
             span = Some(match span {
@@ -787,13 +792,25 @@ fn assemble(
             }
         };
         if aligned.values.iter().all(|v| v.is_nan()) {
+            let (from, to) = (
+                format_time(grid.range().start),
+                format_time(grid.range().end),
+            );
+            // Values that were there but not numbers are not "no data".
+            let error = if repairs.non_finite + repairs.unreadable > 0 {
+                SourceError::NoNumbers {
+                    from,
+                    to,
+                    non_finite: repairs.non_finite,
+                    unreadable: repairs.unreadable,
+                }
+            } else {
+                SourceError::Empty { from, to }
+            };
             missing.push(Missing {
                 metric: id.clone(),
                 source: describe_source(catalog, &id, options),
-                error: SourceError::Empty {
-                    from: format_time(grid.range().start),
-                    to: format_time(grid.range().end),
-                },
+                error,
             });
             continue;
         }

@@ -207,14 +207,9 @@ pub async fn query_postgres(
         params.push(bind_value(name, ty, range, step_ms, connection)?);
     }
     let columns = statement.columns();
-    if columns.len() < 2 {
-        return Err(db_error(
-            connection,
-            format!(
-                "the query returns {} column(s); it must return (timestamp, value)",
-                columns.len()
-            ),
-        ));
+    if columns.len() != 2 {
+        let names: Vec<&str> = columns.iter().map(|c| c.name()).collect();
+        return Err(db_error(connection, column_count_message(&names)));
     }
     let (time_type, value_type) = (columns[0].type_().clone(), columns[1].type_().clone());
     let place = "the query".to_string();
@@ -262,9 +257,21 @@ pub async fn query_postgres(
         };
         let v = pg_value(row, &value_type).map_err(|e| db_error(connection, e))?;
         // A NULL value is a missing point, not an error.
-        points.push((t, v.unwrap_or(f64::NAN)));
+        if let Some(v) = v {
+            points.push((t, v));
+        }
     }
     Ok(points)
+}
+
+/// Why a query must return exactly two columns: a third (a label, a second
+/// value) would be ignored silently, and one is not a series.
+fn column_count_message(names: &[&str]) -> String {
+    format!(
+        "the query returns {} column(s) ({}); it must return exactly (timestamp, value): select those two, and aggregate per time in the query",
+        names.len(),
+        names.join(", ")
+    )
 }
 
 /// The server's own message and hint, without the driver's prefix.
@@ -297,14 +304,9 @@ pub fn query_sqlite(
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| db_error(connection, e))?;
     let mut statement = db.prepare(query).map_err(|e| db_error(connection, e))?;
-    if statement.column_count() < 2 {
-        return Err(db_error(
-            connection,
-            format!(
-                "the query returns {} column(s); it must return (timestamp, value)",
-                statement.column_count()
-            ),
-        ));
+    if statement.column_count() != 2 {
+        let names: Vec<&str> = statement.column_names().collect();
+        return Err(db_error(connection, column_count_message(&names)));
     }
     for (name, value) in [
         ("$from", range.start / 1000),
@@ -349,7 +351,8 @@ pub fn query_sqlite(
         let value = match row.get_ref(1).map_err(|e| db_error(connection, e))? {
             ValueRef::Integer(v) => v as f64,
             ValueRef::Real(v) => v,
-            ValueRef::Null => f64::NAN,
+            // A NULL value is a missing point, not an error.
+            ValueRef::Null => continue,
             ValueRef::Text(t) => {
                 return Err(wrong(
                     &names[1],

@@ -191,10 +191,13 @@ fn non_utf8_empty_and_missing_inputs_are_reported() {
     let path = write(dir.path(), "only_header.csv", b"timestamp,cpu\n");
     let data = read(&path, &["cpu"]);
     assert!(data.grid.is_none() && data.series.is_empty());
-    assert!(
-        data.missing.is_empty(),
-        "a header without rows holds no data and no error: {:?}",
-        data.missing
+    // Said, not silent: `why` once printed an empty reason for such a file.
+    assert_eq!(
+        error_of(&data, "cpu").to_string(),
+        format!(
+            "{}:2: the header is followed by no rows: the file holds no data",
+            path.display()
+        )
     );
 
     let path = write(dir.path(), "cols.csv", b"timestamp,cpu\n0,1\n");

@@ -23,7 +23,7 @@ fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
     let catalog = &checked.catalog;
     common::require_valid(checked)?;
     let range = common::period(
-        None,
+        args.from.as_deref(),
         args.to.as_deref(),
         args.since.as_deref(),
         common::reads_history(catalog, args.data.as_deref()),

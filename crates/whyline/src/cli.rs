@@ -175,6 +175,9 @@ pub(crate) struct ReportArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
+    /// Period start (RFC 3339 or Unix seconds), instead of --since [default: a file's first point].
+    #[arg(long, value_name = "TIME", conflicts_with = "since")]
+    pub(crate) from: Option<String>,
     /// The period, as a length ending at --to (e.g. 7d); with --data (or a catalog that reads only files) and no --to, the data's last 7d [default: all the data of the files].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,
@@ -215,6 +218,9 @@ pub(crate) struct AuditArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
+    /// Period start (RFC 3339 or Unix seconds), instead of --since [default: a file's first point].
+    #[arg(long, value_name = "TIME", conflicts_with = "since")]
+    pub(crate) from: Option<String>,
     /// The period, as a length ending at --to (e.g. 90d); with --data (or a catalog that reads only files) and no --to, the data's last 90d [default: all the data of the files].
     #[arg(long, value_name = "DURATION")]
     pub(crate) since: Option<String>,

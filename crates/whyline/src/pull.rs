@@ -94,13 +94,11 @@ pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
             return Outcome::Invalid;
         }
     }
-    if args.output.exists() && !args.force {
-        eprintln!(
-            "error: `{}` exists: pass --force to replace it (the old file is then kept as `{}.bak`)",
-            args.output.display(),
-            args.output.display()
-        );
-        return Outcome::Invalid;
+    if args.output.exists() {
+        if let Err(e) = crate::output::may_replace(&args.output, args.force) {
+            eprintln!("error: {e}");
+            return Outcome::Invalid;
+        }
     }
     let options = Options {
         range: period.range,

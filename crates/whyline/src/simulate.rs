@@ -41,6 +41,9 @@ fn fault(text: &str, model: &Model, start: usize) -> Result<Fault, String> {
     })
 }
 
+/// The largest random map `--random` draws: past it the data no longer fits a CSV a person opens.
+const MAX_RANDOM_METRICS: usize = 100_000;
+
 /// Simulates and writes data.csv and truth.json (and the map with --random).
 pub(crate) fn simulate(
     args: &SimulateArgs,
@@ -59,6 +62,16 @@ pub(crate) fn simulate(
     }
     let (model, catalog_yaml) = match (args.random.as_slice(), catalog) {
         ([b, s, y], _) => {
+            if [*b, *s, *y].contains(&0) {
+                return Err(format!(
+                    "--random {b},{s},{y}: every layer needs at least one metric (BUSINESS,SERVICE,SYSTEM), e.g. --random 3,10,14"
+                ));
+            }
+            if b + s + y > MAX_RANDOM_METRICS {
+                return Err(format!(
+                    "--random {b},{s},{y}: at most {MAX_RANDOM_METRICS} metrics in all; a map that large is a benchmark (cargo bench -p whyline-why --bench why_scale)"
+                ));
+            }
             let map = random_map(*b, *s, *y, 4, MapFlaws::default(), args.seed);
             (map.model, Some(map.catalog_yaml))
         }

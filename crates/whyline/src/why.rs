@@ -96,10 +96,27 @@ impl Question {
             .transpose()
             .map_err(|e| AskError::BadInput(format!("--at: {e}")))?;
         let periods = match (baseline, window) {
-            (Some(b), Some(w)) => Some((
-                window_of(b, "--baseline").map_err(AskError::BadInput)?,
-                window_of(w, "--window").map_err(AskError::BadInput)?,
-            )),
+            (Some(b), Some(w)) => {
+                let baseline = window_of(b, "--baseline").map_err(AskError::BadInput)?;
+                let window = window_of(w, "--window").map_err(AskError::BadInput)?;
+                // The baseline is what normal looked like: sharing points with
+                // the window would compare the incident with itself.
+                if baseline.start < window.end && window.start < baseline.end {
+                    let fix = if baseline.start < window.start {
+                        format!(
+                            "end it where the window starts (--baseline {}..{})",
+                            format_time(baseline.start),
+                            format_time(window.start)
+                        )
+                    } else {
+                        "give a period before the window".to_string()
+                    };
+                    return Err(AskError::BadInput(format!(
+                        "--baseline {b} overlaps --window {w}: the baseline is the normal to compare with; {fix}"
+                    )));
+                }
+                Some((baseline, window))
+            }
             (None, None) => None,
             _ => {
                 return Err(AskError::BadInput(
