@@ -835,6 +835,7 @@ fn every_malformed_input_is_refused_with_where_and_what() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    eprintln!("{} malformed inputs refused: {kinds:?}", cases.len());
     assert!(cases.len() >= 40, "{} cases", cases.len());
     for kind in ["catalog", "csv", "parquet", "prometheus", "sql", "flags"] {
         assert!(
