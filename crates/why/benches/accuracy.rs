@@ -340,6 +340,10 @@ fn simulated_suite(
     let mut calm = Calm::default();
     while whyline.ranks.len() < cases && seed < seed0 + cases as u64 * 20 {
         seed += 1;
+        // WHYLINE_ACCURACY_CASE=SEED runs that case only (with WHYLINE_DEBUG).
+        if std::env::var("WHYLINE_ACCURACY_CASE").is_ok_and(|v| v != seed.to_string()) {
+            continue;
+        }
         let map = random_map(3, 10, 14, 4, flaws, seed);
         let model = &map.model;
         let business: Vec<usize> = (0..model.nodes.len())
@@ -530,6 +534,15 @@ fn simulated_suite(
             400,
             &Settings::default(),
         );
+        if std::env::var_os("WHYLINE_DEBUG").is_some() && !quiet.causes.is_empty() {
+            eprintln!(
+                "calm window named a cause: {name} seed {seed}: {:?} {} {:?} first {}",
+                quiet.status,
+                quiet.reason,
+                quiet.windows,
+                catalog.metrics[quiet.causes[0].metric].id
+            );
+        }
         calm.push(&quiet);
         let normal = 0..start;
         let abnormal = start..points;

@@ -15,7 +15,7 @@ use crate::path::{breadcrumb, path_signs};
 use crate::status::{deseasonalize, floored, judge_raw, relative, season_cut};
 use crate::tuning::{
     BACKGROUND_RATIO, CHANGE_STATISTIC, CLEAR_SHARE, DEMOTED, PINNED_POINTS, PRE_POINTS,
-    PUSHES_BACK, RECENT_POINTS, START_SLACK, UPSTREAM_BONUS, UPSTREAM_CAP,
+    PUSHES_BACK, RECENT_POINTS, START_SLACK, SUSTAINED_SIGMAS, UPSTREAM_BONUS, UPSTREAM_CAP,
 };
 
 /// Tuning knobs; the defaults suit minute data.
@@ -407,6 +407,27 @@ impl Pointwise {
         }
     }
 
+    /// How far the median over grid indices `range` sits from the
+    /// reference's toward `direction` (0: either way), in robust sigmas of
+    /// single points: the size of a shift, where [`Pointwise::level`] is its
+    /// significance.
+    fn shift(&self, direction: f64, range: Range<usize>) -> f64 {
+        let window: Vec<f64> = range
+            .filter_map(|t| t.checked_sub(self.from).and_then(|i| self.values.get(i)))
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let Some(level) = median(&window) else {
+            return 0.0;
+        };
+        let sigmas = (level - self.center) / self.scale.max(f64::MIN_POSITIVE);
+        if direction == 0.0 {
+            sigmas.abs()
+        } else {
+            direction.signum() * sigmas
+        }
+    }
+
     /// Replaces the bad direction's surprises of a share (`unit: "%"`, or
     /// values within 0..1) that has a `volume:` by the binomial surprise of
     /// its bad events among that many ([`whyline_stats::EventRate`]),
@@ -574,7 +595,23 @@ impl Focus {
             }
             (first, last)
         });
+        // A sustained shift since the incident's change point (a step or a
+        // ramp a few sigma high, whose single points are rarely unusual) is
+        // the incident from that point on, not only its last unusual run.
+        // The incident's start was searched for (the most unusual change
+        // among `search` places), so its level pays for that search
+        // (Bonferroni) before it counts.
+        // And the shift must hold now: a slow drift over a long window is
+        // significant as a whole but not in its recent points.
+        let searched = (settings.search.max(1) as f64).ln();
+        let lately = incident.end.saturating_sub(2 * RECENT_POINTS)..incident.end;
+        let sustained = incident.len() >= 2 * RECENT_POINTS
+            && target.level(direction, incident.clone()) >= settings.moved_nats + searched
+            && target.level(direction, lately.clone()) >= settings.moved_nats
+            && target.shift(direction, lately) >= SUSTAINED_SIGMAS;
         let (first, last) = match run_start {
+            Some((_, last)) if sustained => (incident.start, last),
+            None if sustained => (incident.start, incident.end.saturating_sub(1)),
             Some(run) => run,
             _ => {
                 // Never unusual: the question is about now, so only its
@@ -588,7 +625,12 @@ impl Focus {
                 (worst, worst)
             }
         };
-        let start = first.saturating_sub(lead).max(incident.start);
+        // A cause may have begun just before the incident the asked metric's
+        // change point marks (a spike upstream leads by its lag): the focus
+        // reaches back into the scored points before the incident too.
+        let start = first
+            .saturating_sub(lead)
+            .max(target.from.min(incident.start));
         let mut background: Vec<usize> = (target.from..start).collect();
         // After the asked metric recovered (calm: p > 0.2), a cause under a
         // short lag should have calmed too.

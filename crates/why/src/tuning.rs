@@ -9,6 +9,13 @@
 /// incident (a background shift, such as another day's traffic level).
 pub(crate) const PRE_POINTS: usize = 3;
 
+/// How far (robust sigmas of single points) the asked metric's recent level
+/// must sit from its usual one for a sustained shift since the incident's
+/// change point to be the incident: a level inside the usual spread of single
+/// points (about 2 sigma either way) is not a move a reader would call one,
+/// however long it lasted and however significant a long window makes it.
+pub(crate) const SUSTAINED_SIGMAS: f64 = 2.0;
+
 /// When the asked metric was never unusual in the incident, the points that
 /// count as "now": as many as an incident judged without a clear start has
 /// (see `status::find_windows`).
