@@ -14,4 +14,4 @@ pub use changepoint::{MeanShift, mean_shift, mean_shift_after};
 pub use counts::{EventRate, binomial_log_sf};
 pub use regression::{Fit, ols};
 pub use robust::{RobustBaseline, iqr, mad, mean_std, median, quantile};
-pub use tail::{Tail, bh_adjusted_surprise, window_surprise};
+pub use tail::{Tail, bh_adjusted_surprise, order_surprise, window_surprise};

@@ -118,6 +118,31 @@ pub fn window_surprise(point: f64, k: usize) -> f64 {
     -p_window.min(1.0).ln()
 }
 
+/// The surprise of a window's points taken together, from their single
+/// surprises (`-ln p`): for each `k`, the chance that at least `k` of the `n`
+/// points are as unusual as the `k`-th most unusual one, `P(Bin(n, p_(k)) >=
+/// k)` (the distribution of the `k`-th order statistic of `n` independent
+/// uniform p-values; David & Nagaraja, *Order Statistics*, 3rd ed., 2003,
+/// eq. 2.1.3); the window's surprise is the largest `-ln` of these over `k`,
+/// the minimum-p combination behind Berk & Jones (1979). `k = 1` is
+/// [`window_surprise`] of the worst point; three points at p = 0.01 each are
+/// far stronger evidence together than any one of them. Callers calibrate it
+/// against the same statistic over normal windows, since real points are
+/// neither independent nor exactly uniform.
+pub fn order_surprise(points: &[f64]) -> f64 {
+    let mut sorted: Vec<f64> = points
+        .iter()
+        .map(|s| if s.is_finite() { s.max(0.0) } else { 0.0 })
+        .collect();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let n = sorted.len() as u64;
+    sorted
+        .iter()
+        .enumerate()
+        .map(|(i, s)| -crate::binomial_log_sf(i as u64 + 1, n, (-s).exp()))
+        .fold(0.0, f64::max)
+}
+
 /// Benjamini–Hochberg adjusted p-values (Benjamini & Hochberg 1995), in the
 /// input's order, from surprises (`-ln p`); returned as surprises too, so
 /// that tiny p-values keep their resolution.
@@ -181,6 +206,26 @@ mod tests {
         // Tiny p: k * p.
         assert!((window_surprise(800.0, 5) - (800.0 - 5f64.ln())).abs() < 1e-9);
         assert_eq!(window_surprise(3.0, 1), 3.0);
+    }
+
+    /// Expected values computed exactly once with Python's `fractions` and
+    /// `math.comb` (sum over j >= k of C(n, j) p^j (1 - p)^(n - j)).
+    #[test]
+    fn points_together_follow_the_order_statistics() {
+        let s = |p: f64| -p.ln();
+        // Three points at p = 0.01 among 5: P(Bin(5, 0.01) >= 3) = 9.8506e-6.
+        let together = order_surprise(&[s(0.01), s(0.01), s(0.01), s(0.5), s(0.9)]);
+        assert!(((-together).exp() - 9.850_6e-6).abs() < 1e-9, "{together}");
+        // One point at p = 0.001 among 4, the rest ordinary: the worst point
+        // decides, 1 - 0.999^4 = 0.003994004.
+        let one = order_surprise(&[s(0.001), s(0.6), s(0.7), s(0.8)]);
+        assert!(((-one).exp() - 0.003_994_004).abs() < 1e-9, "{one}");
+        assert!((one - window_surprise(s(0.001), 4)).abs() < 1e-9);
+        // Nothing unusual: hardly any surprise (both points at least as
+        // unusual as p = 0.9: 0.9^2 = 0.81); no points: none.
+        let calm = order_surprise(&[s(0.9), s(0.8)]);
+        assert!((calm + 0.81f64.ln()).abs() < 1e-12, "{calm}");
+        assert_eq!(order_surprise(&[]), 0.0);
     }
 
     /// Expected adjusted p-values computed once with statsmodels 0.15.0

@@ -8,7 +8,7 @@ use whyline_catalog::{Catalog, Good};
 use whyline_map::MetricGraph;
 use whyline_stats::{
     EventRate, RobustBaseline, Tail, bh_adjusted_surprise, mean_shift_after, median, ols,
-    window_surprise,
+    order_surprise, window_surprise,
 };
 
 use crate::path::{breadcrumb, path_signs};
@@ -263,9 +263,47 @@ impl Excursion {
                 .map(|v| tail.surprise_deviation(direction * (v - center)))
                 .fold(0.0, f64::max)
         };
+        // A few points are also judged together (a run of moderately
+        // unusual points), calibrated against the baseline's own disjoint
+        // windows of as many points; the larger of the two tests, less `ln 2` for
+        // having run two (Bonferroni), counts.
+        let together = |tail: &Tail, direction: f64| -> Option<f64> {
+            let n = values.len();
+            if !(2..2 * RECENT_POINTS).contains(&n) || base.len() < 4 * n {
+                return None;
+            }
+            let surprises = |points: &[f64]| -> Vec<f64> {
+                points
+                    .iter()
+                    .map(|v| {
+                        if v.is_finite() {
+                            tail.surprise_deviation(direction * (v - center))
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            };
+            // Disjoint windows: overlapping ones are not independent draws,
+            // and would claim a resolution the baseline does not have.
+            let normal: Vec<f64> = surprises(base)
+                .chunks_exact(n)
+                .map(order_surprise)
+                .collect();
+            Tail::fit(&normal, 0.0, 1.0, 1.0).map(|calibration| {
+                calibration.surprise_deviation(order_surprise(&surprises(&values)))
+            })
+        };
+        let judged = |tail: &Tail, direction: f64| {
+            let worst = window_surprise(worst(tail, direction), values.len());
+            match together(tail, direction) {
+                Some(together) => (worst.max(together) - std::f64::consts::LN_2).max(0.0),
+                None => worst,
+            }
+        };
         Excursion {
-            up: window_surprise(worst(&up, 1.0), values.len()),
-            down: window_surprise(worst(&down, -1.0), values.len()),
+            up: judged(&up, 1.0),
+            down: judged(&down, -1.0),
         }
     }
 

@@ -24,9 +24,15 @@
 //!    the largest normal value by an exponential tail, Pickands 1975 / SPOT,
 //!    Siffer et al., KDD 2017; for a share with `volume:`, its failure count's
 //!    binomial surprise calibrated the same way), in the asked metric's own
-//!    excursion (its run of unusual points up to now), corrected for the
-//!    points looked at (Šidák 1967) and for a sustained median shift (with
-//!    Bartlett's effective sample size). Below the asked metric the p-values
+//!    excursion (its run of unusual points up to now, or the whole incident
+//!    since its change point when the shift is sustained: significant after
+//!    paying for the change-point search, and still 2 sigma off lately),
+//!    corrected for the points looked at (Šidák 1967) and for a sustained
+//!    median shift (with Bartlett's effective sample size). The asked
+//!    metric's own short incident is also judged on its points together (the
+//!    order statistics of their p-values, David & Nagaraja 2003, calibrated
+//!    on the baseline's disjoint windows of as many points), so that three
+//!    points at p = 0.01 count as one move. Below the asked metric the p-values
 //!    are adjusted for the metrics explored (Benjamini & Hochberg 1995), a
 //!    move counts only along a path of metrics that moved (the anomalous-path
 //!    rule of the traversal baselines), and a metric already as unusual

@@ -375,10 +375,11 @@ fn a_metric_within_its_range_is_explained_when_the_map_below_moved() {
     assert!(e.causes.is_empty(), "{:?}", ids(&catalog, &e));
 }
 
-/// A step fault in `root` of a random layered map, grown until the business
-/// `target`'s level moves 2.5 to 3.5 robust sigmas (inside its normal range),
-/// as the accuracy bench's small-moves suite draws them.
-fn small_step(seed: u64) -> (Catalog, Vec<Vec<f64>>, String, String) {
+/// A fault of `kind` in `root` of a random layered map, grown until the
+/// business `target`'s level while it shows moves 2.5 to 3.5 robust sigmas
+/// (inside its normal range), as the accuracy bench's small-moves suite
+/// draws them.
+fn small_move(seed: u64, kind: FaultKind) -> (Catalog, Vec<Vec<f64>>, String, String) {
     let map = whyline_sim::random_map(3, 10, 14, 4, whyline_sim::MapFlaws::default(), seed);
     let model = &map.model;
     let business: Vec<usize> = (0..model.nodes.len())
@@ -396,7 +397,7 @@ fn small_step(seed: u64) -> (Catalog, Vec<Vec<f64>>, String, String) {
             1440,
             &[Fault {
                 node: root,
-                kind: FaultKind::Step,
+                kind,
                 size: sign * size,
                 start,
             }],
@@ -404,7 +405,12 @@ fn small_step(seed: u64) -> (Catalog, Vec<Vec<f64>>, String, String) {
         );
         let base = whyline_stats::RobustBaseline::fit(&data[target][start - 240..start])
             .expect("baseline");
-        let level = whyline_stats::median(&data[target][points - 3..]).expect("level");
+        let shown = if kind == FaultKind::Spike {
+            start + 2..start + 5
+        } else {
+            points - 3..points
+        };
+        let level = whyline_stats::median(&data[target][shown]).expect("level");
         let z = base.z(level).abs();
         if (2.5..=3.5).contains(&z) {
             let checked = whyline_catalog::parse(vec![whyline_catalog::SourceFile {
@@ -438,8 +444,29 @@ fn small_step(seed: u64) -> (Catalog, Vec<Vec<f64>>, String, String) {
 fn a_small_sustained_step_is_explained_from_its_change_point() {
     // Seeds of the small-moves suite that answered nothing before.
     for seed in [130_071u64, 130_089] {
-        let (catalog, data, target, truth) = small_step(seed);
+        let (catalog, data, target, truth) = small_move(seed, FaultKind::Step);
         let e = ask(&catalog, &data, &target, 599, &[]);
+        assert_ne!(e.status, Status::Red, "seed {seed}: {}", e.reason);
+        assert_eq!(
+            ids(&catalog, &e).first(),
+            Some(&truth),
+            "seed {seed}: {} {:?}",
+            e.reason,
+            ids(&catalog, &e)
+        );
+    }
+}
+
+/// A spike of a few points, each only moderately unusual, is a move when the
+/// points are taken together (order statistics, calibrated on the
+/// baseline's own windows): before, the worst single point decided and the
+/// answer was "no significant move", with no cause.
+#[test]
+fn a_short_run_of_moderately_unusual_points_is_explained() {
+    // Seeds of the small-moves suite that answered nothing before.
+    for seed in [130_007u64, 130_031, 130_046] {
+        let (catalog, data, target, truth) = small_move(seed, FaultKind::Spike);
+        let e = ask(&catalog, &data, &target, 544, &[]);
         assert_ne!(e.status, Status::Red, "seed {seed}: {}", e.reason);
         assert_eq!(
             ids(&catalog, &e).first(),
