@@ -245,6 +245,11 @@ pub struct Driver {
     pub lag: Duration,
     /// The mechanism, in words.
     pub why: Option<String>,
+    /// Where the edge came from (`whyline import` writes it: file:line, URL).
+    pub origin: Option<String>,
+    /// A hypothesis (from a call graph, a dependency list, the data) that
+    /// does not count for test 2 until a person removes the mark.
+    pub proposed: bool,
     /// Where the driver's `metric:` value is written.
     pub location: Location,
 }
@@ -288,6 +293,8 @@ pub struct Metric {
     pub volume: Option<(String, Location)>,
     /// Where on-call reads what to do when it turns red (a URL), linked from alerts.
     pub runbook: Option<String>,
+    /// Where the metric came from (`whyline import` writes it: file:line, URL).
+    pub origin: Option<String>,
     /// Where the metric's `id:` value is written.
     pub location: Location,
 }

@@ -37,8 +37,9 @@ const METRIC_FIELDS: &[&str] = &[
     "drivers",
     "volume",
     "runbook",
+    "origin",
 ];
-const DRIVER_FIELDS: &[&str] = &["metric", "effect", "lag", "why"];
+const DRIVER_FIELDS: &[&str] = &["metric", "effect", "lag", "why", "origin", "proposed"];
 const THRESHOLD_FIELDS: &[&str] = &["red", "amber"];
 const BOUND_FIELDS: &[&str] = &["below", "above"];
 const SOURCE_FIELDS: &[&str] = &["csv", "parquet", "prometheus", "sql"];
@@ -271,6 +272,27 @@ impl Walker<'_> {
                 None
             }
         }
+    }
+
+    /// `true` or `false`, written without quotes.
+    fn boolean(&mut self, node: &Node, what: &str) -> Option<bool> {
+        if let Value::Scalar(text, Style::Plain) = &node.value {
+            if let Plain::Bool(b) = resolve_plain(text) {
+                return Some(b);
+            }
+        }
+        let found = node.type_name();
+        self.push(
+            Diagnostic::new(
+                Code::WrongType,
+                node.location,
+                format!("{what} must be true or false, found {found}"),
+            )
+            .with_help(format!(
+                "write {what}: true, or remove it once the edge is reviewed"
+            )),
+        );
+        None
     }
 
     /// One of a fixed set of words.
@@ -654,6 +676,7 @@ impl Walker<'_> {
         let metric = Metric {
             volume: volume.zip(volume_location),
             runbook: self.optional_text(&fields, "runbook", &what("runbook")),
+            origin: self.optional_text(&fields, "origin", &what("origin")),
             name: self
                 .optional_text(&fields, "name", &what("name"))
                 .unwrap_or_else(|| id.clone()),
@@ -704,6 +727,11 @@ impl Walker<'_> {
         };
         let lag = fields.get("lag").map(|n| self.duration(n, "`lag`"));
         let why = self.optional_text(&fields, "why", "`why`");
+        let origin = self.optional_text(&fields, "origin", "the driver's `origin`");
+        let proposed = fields
+            .get("proposed")
+            .and_then(|n| self.boolean(n, "`proposed`"))
+            .unwrap_or(false);
         let Some(metric_node) = metric_node else {
             self.missing(&fields, &what, "metric", "the id of the driving metric");
             return None;
@@ -716,6 +744,8 @@ impl Walker<'_> {
             // A bad lag was reported above; zero keeps the edge for reference checks.
             lag: lag.flatten().unwrap_or(Duration::ZERO),
             why,
+            origin,
+            proposed,
             location: metric_node.location,
         })
     }

@@ -169,9 +169,19 @@ enum Open {
 ///
 /// Returns `Ok(None)` for a file with no document at all (empty or only comments).
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
+    Ok(parse_stream(file, text, false)?.into_iter().next())
+}
+
+/// Parses every document of a file (`---`-separated, as Kubernetes manifests
+/// and rule bundles are written), in order; empty documents are left out.
+pub fn parse_documents(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
+    parse_stream(file, text, true)
+}
+
+fn parse_stream(file: FileId, text: &str, many: bool) -> Result<Vec<Node>, Diagnostic> {
     let positions = Positions::new(file, text);
     let mut stack: Vec<Open> = Vec::new();
-    let mut root: Option<Node> = None;
+    let mut roots: Vec<Node> = Vec::new();
     let mut documents = 0usize;
 
     for item in Parser::new_from_str(text) {
@@ -181,7 +191,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => None,
             Event::DocumentStart(_) => {
                 documents += 1;
-                if documents > 1 {
+                if documents > 1 && !many {
                     return Err(Diagnostic::new(
                         Code::UnsupportedYaml,
                         location,
@@ -258,7 +268,11 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
         };
         if let Some(node) = finished {
             match stack.last_mut() {
-                None => root = Some(node),
+                None => {
+                    if !(many && node.is_null()) {
+                        roots.push(node);
+                    }
+                }
                 Some(Open::Seq(items, _)) => items.push(node),
                 Some(Open::Map(entries, pending_key, _)) => match pending_key.take() {
                     None => *pending_key = Some(node),
@@ -267,7 +281,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
             }
         }
     }
-    Ok(root)
+    Ok(roots)
 }
 
 fn syntax_error(positions: &Positions<'_>, error: &ScanError) -> Diagnostic {

@@ -139,7 +139,14 @@ pub fn assess(catalog: &Catalog, graph: &MetricGraph) -> Vec<Assessment> {
                 });
             }
             if !reaches[i] {
-                if graph.drivers_of(i).next().is_none() {
+                let reviewed = graph.driver_edges(catalog, i).any(|(_, e)| !e.proposed);
+                if graph.drivers_of(i).next().is_some() && !reviewed {
+                    problems.push(Problem {
+                        kind: ProblemKind::ChainStops,
+                        message: "its drivers are all proposed (imported or suggested, not reviewed): if it turns red, the map cannot say why yet".to_string(),
+                        fix: "check the proposed edges with `whyline edges`, then remove `proposed: true` from the ones the data and the team confirm".to_string(),
+                    });
+                } else if graph.drivers_of(i).next().is_none() {
                     problems.push(Problem {
                         kind: ProblemKind::NoDrivers,
                         message: format!("it is a {} metric with no drivers: if it turns red, the map cannot say why", metric.layer),
@@ -191,7 +198,9 @@ fn decision_fixpoint(catalog: &Catalog, graph: &MetricGraph) -> Vec<bool> {
     passes
 }
 
-/// Metrics whose driver chains reach a system signal (system metrics included).
+/// Metrics whose driver chains reach a system signal (system metrics
+/// included), over reviewed edges only: a `proposed` edge is a hypothesis
+/// that does not explain anything yet.
 fn system_fixpoint(catalog: &Catalog, graph: &MetricGraph) -> Vec<bool> {
     let mut reaches: Vec<bool> = catalog
         .metrics
@@ -201,13 +210,29 @@ fn system_fixpoint(catalog: &Catalog, graph: &MetricGraph) -> Vec<bool> {
     let mut queue: VecDeque<usize> = (0..reaches.len()).filter(|&i| reaches[i]).collect();
     while let Some(m) = queue.pop_front() {
         for &up in graph.dependants_of(m) {
-            if !reaches[up] {
+            let reviewed = graph
+                .driver_edges(catalog, up)
+                .any(|(from, edge)| from == m && !edge.proposed);
+            if !reaches[up] && reviewed {
                 reaches[up] = true;
                 queue.push_back(up);
             }
         }
     }
     reaches
+}
+
+/// The edges still marked `proposed`, as (driver, dependant) positions, in
+/// catalog order.
+pub fn proposed_edges(catalog: &Catalog, graph: &MetricGraph) -> Vec<(usize, usize)> {
+    (0..catalog.metrics.len())
+        .flat_map(|to| {
+            graph
+                .driver_edges(catalog, to)
+                .filter(|(_, edge)| edge.proposed)
+                .map(move |(from, _)| (from, to))
+        })
+        .collect()
 }
 
 /// The metrics upstream of `start` that have no drivers: where mapping stopped.

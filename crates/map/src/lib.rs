@@ -10,7 +10,7 @@ pub mod diff;
 pub mod export;
 pub mod graph;
 
-pub use assess::{Assessment, Problem, ProblemKind, Verdict, assess};
+pub use assess::{Assessment, Problem, ProblemKind, Verdict, assess, proposed_edges};
 pub use diff::{Assessed, Break, BreakKind, CatalogDiff, EdgeRef, diff};
 pub use export::{GraphFormat, focus_set, render};
 pub use graph::MetricGraph;

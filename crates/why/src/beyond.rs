@@ -119,6 +119,8 @@ pub fn explain_beyond<'a>(
             effect: edge.effect,
             lag: Duration::from_millis(edge.lag as u64 * settings.step_ms.max(1) as u64),
             why: Some("suggested by the data, not in the catalog".to_string()),
+            origin: Some("data".to_string()),
+            proposed: true,
             location,
         });
         taken.push(edge);
@@ -148,6 +150,8 @@ pub fn explain_beyond<'a>(
                             edge.lag as u64 * settings.step_ms.max(1) as u64,
                         ),
                         why: Some("suggested by the data, not in the catalog".to_string()),
+                        origin: Some("data".to_string()),
+                        proposed: true,
                         location,
                     });
                     let extended_graph = MetricGraph::new(&extended);

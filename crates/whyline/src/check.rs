@@ -190,6 +190,29 @@ fn human(catalog: &Catalog, assessed: &Assessed<'_>, catalog_path: &std::path::P
             }
         }
     }
+    let proposed = whyline_map::proposed_edges(catalog, &assessed.graph);
+    if !proposed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} proposed edge{} to review (imported or suggested; they do not count for test 2 until `proposed: true` is removed):",
+            proposed.len(),
+            plural(proposed.len())
+        );
+        for &(from, to) in proposed.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "  {} -> {}",
+                catalog.metrics[from].id, catalog.metrics[to].id
+            );
+        }
+        if proposed.len() > 20 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (`--format json` lists all)",
+                proposed.len() - 20
+            );
+        }
+    }
     let count = |v: Verdict| {
         assessed
             .assessments
@@ -301,7 +324,18 @@ pub(crate) fn json(
             })
         })
         .collect();
-    let mut out = serde_json::json!({"metrics": metrics, "errors": []});
+    let proposed: Vec<_> = whyline_map::proposed_edges(catalog, &assessed.graph)
+        .into_iter()
+        .map(|(from, to)| {
+            let origin = catalog.metrics[to]
+                .drivers
+                .iter()
+                .find(|d| d.metric == catalog.metrics[from].id)
+                .and_then(|d| d.origin.clone());
+            serde_json::json!({"from": catalog.metrics[from].id, "to": catalog.metrics[to].id, "origin": origin})
+        })
+        .collect();
+    let mut out = serde_json::json!({"metrics": metrics, "errors": [], "proposed_edges": proposed});
     if let (Some(revision), Some(change)) = (revision, change) {
         let edges = |items: &[whyline_map::EdgeRef]| {
             items
