@@ -290,6 +290,7 @@ pub fn import(rules: &[Rule]) -> (Vec<(usize, DraftMetric)>, Vec<Skipped>, Vec<S
             .get("team")
             .or_else(|| rule.labels.get("owner"))
             .cloned();
+        m.service = rule.labels.get("service").cloned();
         m.notes.push(note);
         if let Some(wait) = &rule.wait {
             m.notes.push(format!(

@@ -107,6 +107,48 @@ pub(crate) enum Command {
     /// Write the catalog out for other tools: `export prometheus-rules`.
     #[command(subcommand)]
     Export(ExportKind),
+    /// Draft a catalog from what the team already has.
+    ///
+    /// Reads Prometheus rule files (plain groups or a PrometheusRule), Sloth,
+    /// Pyrra and OpenSLO SLO specs, Backstage descriptors, dbt MetricFlow
+    /// metric files and Grafana dashboard JSON (each recognised from its
+    /// content; folders are read recursively), and with --prometheus a live
+    /// server's rules and trace service graph. Writes catalog files under the
+    /// output folder, never over an existing file. No decision is invented:
+    /// test 1 fails until a person writes one; every item carries `origin`,
+    /// and edges that only structure suggests are `proposed: true`.
+    ///
+    /// Exit 0: everything imported. Exit 1: written, some items skipped (each
+    /// listed with its reason). Exit 2: nothing could be read or written.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportArgs {
+    /// Files or folders to import.
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Also read this Prometheus' rules (`/api/v1/rules`) and trace service graph.
+    #[arg(long, value_name = "URL")]
+    pub(crate) prometheus: Option<String>,
+    /// The folder to write the draft catalog into (created if needed).
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: PathBuf,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = ImportFormat::Human)]
+    pub(crate) format: ImportFormat,
+    /// How long to wait for the Prometheus server in all.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+/// `whyline import --format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ImportFormat {
+    /// A summary for a person.
+    Human,
+    /// The CLI contract's JSON.
+    Json,
 }
 
 /// What `whyline export` writes.

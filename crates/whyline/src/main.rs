@@ -10,6 +10,7 @@ mod edges;
 mod export;
 mod git;
 mod graph;
+mod import;
 mod output;
 mod progress;
 mod pull;
@@ -124,6 +125,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             }
         }
+        Command::Import(args) => import::run(args),
         Command::Edges(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => edges::run(args, &checked),
             Err(code) => return code,

@@ -1521,7 +1521,7 @@ fn every_command_documents_its_exit_codes_in_help() {
     let dir = tempfile::tempdir().expect("tempdir");
     for command in [
         "check", "graph", "pull", "why", "simulate", "demo", "edges", "audit", "review", "report",
-        "serve",
+        "serve", "import",
     ] {
         let out = whyline(dir.path(), &[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));

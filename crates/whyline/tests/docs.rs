@@ -159,6 +159,19 @@ fn runs_whyline(line: &str) -> bool {
 /// each metric reading its column of the demo's data file), the demo's
 /// `target/demo/data.csv`, `examples/shop`, the data files the commands name,
 /// and a git history with `origin/main`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("folder") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
 fn readme_sandbox(bin: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
@@ -178,6 +191,11 @@ fn readme_sandbox(bin: &Path) -> tempfile::TempDir {
     run(&["demo"]);
     let data = root.join("target/demo/data.csv");
     assert!(data.is_file(), "the demo writes target/demo/data.csv");
+    // The import walkthrough's team files, as the README names them.
+    copy_tree(
+        &repo().join("examples/import"),
+        &root.join("examples/import"),
+    );
     let example = repo().join("examples/shop/metrics");
     std::fs::create_dir_all(root.join("examples/shop/metrics")).expect("mkdir");
     std::fs::create_dir_all(root.join("metrics")).expect("mkdir");
@@ -399,6 +417,7 @@ fn every_whyline_command_in_the_readme_runs() {
         "whyline.rules.yaml",
         "gameday/data.csv",
         "sim/metrics",
+        "draft/metrics/checkout-sloth.yaml",
     ] {
         assert!(
             root.join(written).exists(),

@@ -106,6 +106,11 @@ impl Drop for Server {
 
 /// Prometheus with `openmetrics` (text ending in `# EOF`) backfilled by promtool.
 pub fn prometheus(openmetrics: &str) -> Option<Server> {
+    prometheus_with_rules(openmetrics, None)
+}
+
+/// [`prometheus`], also loading a rule file (`rules` is its text).
+pub fn prometheus_with_rules(openmetrics: &str, rules: Option<&str>) -> Option<Server> {
     let prometheus = find("prometheus")?;
     let promtool = find("promtool")?;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -124,9 +129,16 @@ pub fn prometheus(openmetrics: &str) -> Option<Server> {
         String::from_utf8_lossy(&out.stderr)
     );
     let config = dir.path().join("prometheus.yml");
+    let rule_files = match rules {
+        Some(text) => {
+            std::fs::write(dir.path().join("rules.yaml"), text).expect("rules");
+            "rule_files: [rules.yaml]\n"
+        }
+        None => "",
+    };
     std::fs::write(
         &config,
-        "global:\n  scrape_interval: 1h\nscrape_configs: []\n",
+        format!("global:\n  scrape_interval: 1h\n{rule_files}scrape_configs: []\n"),
     )
     .expect("config");
     let port = free_port();

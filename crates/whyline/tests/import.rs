@@ -1,0 +1,247 @@
+//! `whyline import` over the real binary: the example team files in
+//! `examples/import/`, a real Prometheus's rules and trace service graph, and
+//! a folder that already holds files.
+
+#[path = "../../sources/tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn whyline(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whyline"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("WHYLINE_CATALOG")
+        .output()
+        .expect("whyline runs")
+}
+
+fn example() -> String {
+    repo().join("examples/import").display().to_string()
+}
+
+#[test]
+fn import_drafts_a_catalog_that_check_reads_and_says_what_it_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = whyline(
+        dir.path(),
+        &["import", &example(), "-o", "metrics", "--format", "json"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 1: written, one alert skipped (`up == 0` is a state, not a threshold).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let written: Vec<&str> = answer["written"]
+        .as_array()
+        .expect("written")
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    assert_eq!(written.len(), 4, "{answer}");
+    assert!(written.iter().all(|w| dir.path().join(w).is_file()));
+    let skipped = answer["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 1, "{answer}");
+    assert!(
+        skipped[0]["origin"]
+            .as_str()
+            .is_some_and(|o| o.ends_with("checkout.rules.yaml:32"))
+    );
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("state"))
+    );
+    // Every metric has an origin and a layer; the Backstage dependency is a
+    // proposed edge from payments to checkout.
+    let metrics = answer["metrics"].as_array().expect("metrics");
+    assert_eq!(metrics.len(), 7, "{answer}");
+    assert!(
+        metrics
+            .iter()
+            .all(|m| m["origin"].as_str().is_some_and(|o| !o.is_empty()))
+    );
+    let edges = answer["edges"].as_array().expect("edges");
+    assert!(edges.iter().any(|e| e["from"] == "payments_availability"
+        && e["to"] == "checkout_availability"
+        && e["proposed"] == true
+        && e["origin"] == "backstage:component:checkout"));
+    // `check` reads the draft as valid (exit 1: no decision was invented,
+    // so every metric fails test 1) and lists the proposed edges.
+    let check = whyline(
+        dir.path(),
+        &["check", "--catalog", "metrics", "--format", "json"],
+    );
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    assert_eq!(checked["errors"], serde_json::json!([]));
+    assert_eq!(checked["proposed_edges"].as_array().map(Vec::len), Some(4));
+    assert!(
+        checked["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .all(|m| m["test_decision"] == false)
+    );
+    // The alert of two severities: amber and red in one metric.
+    let rules =
+        std::fs::read_to_string(dir.path().join("metrics/checkout-rules.yaml")).expect("file");
+    assert!(
+        rules.contains("red: { above: 0.05 }") && rules.contains("amber: { above: 0.01 }"),
+        "{rules}"
+    );
+    assert!(rules.contains("runbook: \"https://runbooks.example.com/checkout/errors\""));
+}
+
+#[test]
+fn import_never_overwrites_a_file_and_gives_the_same_files_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = whyline(dir.path(), &["import", &example(), "-o", "metrics"]);
+    assert_eq!(first.status.code(), Some(1));
+    let read =
+        |name: &str| std::fs::read_to_string(dir.path().join("metrics").join(name)).expect("file");
+    let before = read("checkout-sloth.yaml");
+    // Again: the same files, each unchanged.
+    let again = whyline(dir.path(), &["import", &example(), "-o", "metrics"]);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(said.matches("unchanged").count(), 4, "{said}");
+    assert!(!said.contains("wrote"));
+    // A person edited a file: it is not replaced.
+    let edited = format!("{before}# reviewed by team-checkout\n");
+    std::fs::write(dir.path().join("metrics/checkout-sloth.yaml"), &edited).expect("edit");
+    let third = whyline(dir.path(), &["import", &example(), "-o", "metrics"]);
+    assert_eq!(third.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&third.stdout);
+    assert!(
+        said.contains("exists and differs from the draft: not overwritten"),
+        "{said}"
+    );
+    assert_eq!(read("checkout-sloth.yaml"), edited);
+}
+
+#[test]
+fn import_without_anything_readable_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.yaml"), "shopping: [milk]\n").expect("file");
+    let out = whyline(dir.path(), &["import", "notes.yaml", "-o", "metrics"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("notes.yaml:1: not a kind whyline imports"),
+        "{said}"
+    );
+    assert!(!dir.path().join("metrics").exists());
+    let missing = whyline(dir.path(), &["import", "nowhere", "-o", "metrics"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read `nowhere`"));
+    // A dead server is named, with nothing written.
+    let port = support::free_port();
+    let dead = whyline(
+        dir.path(),
+        &[
+            "import",
+            "--prometheus",
+            &format!("http://127.0.0.1:{port}"),
+            "-o",
+            "metrics",
+            "--timeout",
+            "5s",
+        ],
+    );
+    assert_eq!(dead.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&dead.stdout).contains("cannot reach"));
+}
+
+#[test]
+fn import_reads_a_live_prometheus_rules_and_trace_service_graph() {
+    // Two calls of a service graph, as Tempo's metrics-generator writes them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let t0 = (now - 86_400) / 60 * 60;
+    let mut text = String::from("# TYPE traces_service_graph_request counter\n");
+    for (client, server) in [("frontend", "checkout"), ("checkout", "payments")] {
+        for i in 0..10 {
+            text.push_str(&format!(
+                "traces_service_graph_request_total{{client=\"{client}\",server=\"{server}\"}} {} {}\n",
+                i * 60,
+                t0 + i * 60
+            ));
+        }
+    }
+    text.push_str("# EOF\n");
+    let rules = std::fs::read_to_string(repo().join("examples/import/rules/checkout.rules.yaml"))
+        .expect("rules");
+    let Some(server) = support::prometheus_with_rules(&text, Some(&rules)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server.url();
+    let out = whyline(
+        dir.path(),
+        &[
+            "import",
+            "--prometheus",
+            &url,
+            "-o",
+            "metrics",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let metrics = answer["metrics"].as_array().expect("metrics");
+    let origin_of = |id: &str| {
+        metrics
+            .iter()
+            .find(|m| m["id"] == id)
+            .and_then(|m| m["origin"].as_str())
+            .map(str::to_string)
+    };
+    // The rules, from the server's API.
+    assert!(
+        origin_of("checkout_error_ratio_high")
+            .is_some_and(|o| o.starts_with(&format!("{url}/api/v1/rules#checkout/"))),
+        "{answer}"
+    );
+    // The service graph: a metric per call and kind, the callee's call
+    // driving the caller's, proposed.
+    assert_eq!(
+        origin_of("frontend_to_checkout_latency_p99").as_deref(),
+        Some("servicegraph")
+    );
+    let edges = answer["edges"].as_array().expect("edges");
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["from"] == "checkout_to_payments_latency_p99"
+                && e["to"] == "frontend_to_checkout_latency_p99"
+                && e["proposed"] == true),
+        "{answer}"
+    );
+    // The connection names the server it was read from.
+    let connection = std::fs::read_to_string(dir.path().join("metrics/prometheus-connection.yaml"))
+        .expect("file");
+    assert!(connection.contains(&url), "{connection}");
+    let check = whyline(
+        dir.path(),
+        &["check", "--catalog", "metrics", "--format", "json"],
+    );
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    assert_eq!(checked["errors"], serde_json::json!([]), "{checked}");
+}
