@@ -87,6 +87,14 @@ fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some((v * 1000.0).round() / 1000.0)
 }
 
+/// Whether the edge `from -> to` is still marked `proposed` in the catalog.
+fn proposed(catalog: &Catalog, from: usize, to: usize) -> bool {
+    catalog.metrics[to]
+        .drivers
+        .iter()
+        .any(|d| d.proposed && d.metric == catalog.metrics[from].id)
+}
+
 fn json(catalog: &Catalog, report: &Report, step_ms: i64) -> serde_json::Value {
     let id = |m: usize| catalog.metrics[m].id.clone();
     serde_json::json!({
@@ -99,6 +107,7 @@ fn json(catalog: &Catalog, report: &Report, step_ms: i64) -> serde_json::Value {
             "lag": (c.verdict != Verdict::NoData).then(|| lag_text(c.lag, step_ms)),
             "p_value": finite(c.p_value),
             "q_value": finite(c.q_value),
+            "proposed": proposed(catalog, c.from, c.to),
         })).collect::<Vec<_>>(),
         "suggested": report.suggested.iter().map(|s| serde_json::json!({
             "from": id(s.from),
@@ -226,6 +235,32 @@ fn human(catalog: &Catalog, report: &Report, step_ms: i64, yaml: &str, verbose: 
                 lag_text(c.lag, step_ms),
                 c.q_value
             );
+        }
+    }
+    // Proposed edges (imported or suggested): what review should do with each.
+    let marked: Vec<_> = report
+        .declared
+        .iter()
+        .filter(|c| proposed(catalog, c.from, c.to))
+        .collect();
+    if !marked.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} proposed edges ({} supported by the data: remove `proposed: true` from those the team confirms):",
+            marked.len(),
+            marked
+                .iter()
+                .filter(|c| c.verdict == Verdict::Supported)
+                .count()
+        );
+        for c in marked {
+            let advice = match c.verdict {
+                Verdict::Supported => "supported: confirm it (remove `proposed: true`)",
+                Verdict::Contradicted => "contradicted: fix its sign or delete it",
+                Verdict::Unsupported => "unsupported: keep it proposed, or delete it",
+                Verdict::NoData => "no data yet: keep it proposed",
+            };
+            let _ = writeln!(out, "  {} -> {}: {advice}", id(c.from), id(c.to));
         }
     }
     if report.suggested.is_empty() {

@@ -619,6 +619,12 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
                     .any(|x| x.from == driver && x.to == child)
                 {
                     "  [edge not in the map]"
+                } else if catalog.metrics[child]
+                    .drivers
+                    .iter()
+                    .any(|d| d.proposed && d.metric == catalog.metrics[driver].id)
+                {
+                    "  [proposed edge, not reviewed yet]"
                 } else {
                     ""
                 };

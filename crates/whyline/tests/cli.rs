@@ -2033,3 +2033,110 @@ fn a_metric_whose_source_is_down_is_not_called_dead() {
         );
     }
 }
+
+/// Issue #13, point 2: a proposed edge (imported or suggested) does not
+/// explain anything until review removes the mark; `check` lists it and
+/// `edges` says what the data thinks of it.
+#[test]
+fn proposed_edges_wait_for_review_in_check_and_get_a_verdict_in_edges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let file = dir.path().join("d/shop/metrics/checkout.yaml");
+    let text = std::fs::read_to_string(&file).expect("catalog");
+    // The CPU edge into checkout latency, marked as imported from a call graph.
+    let marked = text.replacen(
+        "      - metric: checkout_cpu_utilization\n",
+        "      - metric: checkout_cpu_utilization\n        origin: servicegraph\n        proposed: true\n",
+        1,
+    );
+    assert_ne!(marked, text);
+    std::fs::write(&file, marked).expect("write");
+    let check = whyline(
+        dir.path(),
+        &["check", "--catalog", "d/shop/metrics", "--format", "json"],
+    );
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    assert_eq!(
+        checked["proposed_edges"],
+        serde_json::json!([{"from": "checkout_cpu_utilization", "to": "checkout_latency_p99", "origin": "servicegraph"}])
+    );
+    let human = stdout(&whyline(
+        dir.path(),
+        &["check", "--catalog", "d/shop/metrics"],
+    ));
+    assert!(human.contains("1 proposed edge to review"), "{human}");
+    assert!(
+        human.contains("  checkout_cpu_utilization -> checkout_latency_p99"),
+        "{human}"
+    );
+    let edges = whyline(
+        dir.path(),
+        &[
+            "edges",
+            "--catalog",
+            "d/shop/metrics",
+            "--data",
+            "d/data.csv",
+        ],
+    );
+    let said = stdout(&edges);
+    assert!(
+        said.contains("1 proposed edges (1 supported by the data"),
+        "{said}"
+    );
+    assert!(
+        said.contains("  checkout_cpu_utilization -> checkout_latency_p99: supported: confirm it"),
+        "{said}"
+    );
+    // `why` follows it, and says so on the breadcrumb.
+    let why = stdout(&whyline(
+        dir.path(),
+        &[
+            "why",
+            "revenue",
+            "--catalog",
+            "d/shop/metrics",
+            "--data",
+            "d/data.csv",
+        ],
+    ));
+    assert!(
+        why.lines()
+            .any(|l| l.contains("<- checkout_cpu_utilization")
+                && l.contains("[proposed edge, not reviewed yet]")),
+        "{why}"
+    );
+}
+
+/// A metric whose only drivers are proposed fails test 2: the map cannot
+/// explain it yet.
+#[test]
+fn a_metric_driven_only_by_proposed_edges_is_not_explained_yet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("whyline.yaml"),
+        "version: 1\ndefaults: { owner: team-a }\nmetrics:\n  - id: latency\n    layer: service\n    decision: Whether to roll back\n    audience: [on-call]\n    drivers:\n      - { metric: cpu, effect: increases, proposed: true }\n  - id: cpu\n    layer: system\n",
+    )
+    .expect("catalog");
+    let out = whyline(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let checked: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let latency = &checked["metrics"][0];
+    assert_eq!(latency["test_explain"], false, "{checked}");
+    assert_eq!(latency["verdict"], "unexplained");
+    assert!(
+        latency["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("drivers are all proposed"))
+    );
+    // Reviewed (the mark removed), it is explained.
+    let text = std::fs::read_to_string(dir.path().join("whyline.yaml")).expect("read");
+    std::fs::write(
+        dir.path().join("whyline.yaml"),
+        text.replace(", proposed: true", ""),
+    )
+    .expect("write");
+    let reviewed = whyline(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(reviewed.status.code(), Some(0), "{}", stdout(&reviewed));
+}
