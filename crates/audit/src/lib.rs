@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: pure; series come in aligned through a closure.
 
+pub mod focus;
 pub mod redundancy;
 
 use whyline_catalog::Catalog;

@@ -94,3 +94,42 @@ fn collect<'v>(value: &'v serde_json::Value, out: &mut Vec<&'v serde_json::Value
         collect(panel, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panels_in_rows_become_candidates_and_template_queries_are_skipped() {
+        let exported: serde_json::Value = serde_json::json!({
+            "title": "Checkout",
+            "panels": [
+                {"type": "row", "title": "Traffic", "panels": [
+                    {"title": "Requests per second", "targets": [{"expr": "sum(rate(http_requests_total[5m]))"}]}
+                ]},
+                {"title": "Latency", "targets": [
+                    {"expr": "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"},
+                    {"expr": "histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"}
+                ]},
+                {"title": "By instance", "targets": [{"expr": "up{instance=~\"$instance\"} =="}]},
+                {"title": "Notes", "type": "text"}
+            ]
+        });
+        let mut skipped = Vec::new();
+        let metrics = import(
+            dashboard(&exported).expect("a dashboard"),
+            "checkout.json",
+            &mut skipped,
+        );
+        let ids: Vec<&str> = metrics.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["requests_per_second", "latency_1", "latency_2"]);
+        assert!(
+            metrics
+                .iter()
+                .all(|m| m.red.is_none() && m.drivers.is_empty())
+        );
+        assert_eq!(metrics[0].origin, "checkout.json#Requests per second");
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].reason.contains("not valid PromQL"));
+    }
+}

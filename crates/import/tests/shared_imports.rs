@@ -262,3 +262,31 @@ fn backstage_says_what_it_could_not_connect() {
         "`wayback-search` depends on `wayback-archive` (consumes API wayback-archive of wayback-archive)"
     )));
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+    use whyline_import::{Input, import, render};
+
+    proptest! {
+        /// Whatever a file holds, the importer answers (a draft, or skipped
+        /// items with reasons), and what it drafts renders.
+        #[test]
+        fn on_any_text(text in "\\PC{0,400}", json in proptest::bool::ANY) {
+            let name = if json { "x.json" } else { "x.yaml" };
+            let draft = import(&[Input { name: name.to_string(), text }], None);
+            for f in &draft.files {
+                let _ = render(f);
+            }
+        }
+
+        /// Mutated real shapes (a rule group, an SLO) never panic either.
+        #[test]
+        fn on_mutated_rules(cut in 0usize..400, junk in "[a-z:{}\\[\\]<>=0-9 ]{0,12}") {
+            let base = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x > 1 and y == 0\n        labels: { severity: warning }\n      - record: r:x:rate5m\n        expr: sum(rate(x[5m])) / r:y\nversion: 1\n";
+            let at = cut.min(base.len());
+            let at = (0..=at).rev().find(|i| base.is_char_boundary(*i)).unwrap_or(0);
+            let text = format!("{}{junk}{}", &base[..at], &base[at..]);
+            let _ = import(&[Input { name: "r.yaml".to_string(), text }], None);
+        }
+    }
+}

@@ -299,6 +299,161 @@ fn unread_section(missing: &[whyline_sources::Missing]) -> String {
 }
 
 /// Runs `review`: the meeting agenda in Markdown.
+/// Runs `focus`: the audit's red episodes when data can be read, else the
+/// map alone.
+pub(crate) fn focus(args: &AuditArgs, checked: &Checked) -> Outcome {
+    let catalog = &checked.catalog;
+    if let Err(outcome) = common::require_valid(checked) {
+        return outcome;
+    }
+    let has_sources = args.data.is_some() || catalog.metrics.iter().any(|m| m.source.is_some());
+    let loaded = if has_sources {
+        match load(args, checked) {
+            Ok(loaded) => Some(loaded),
+            Err(Outcome::Invalid)
+                if common::period(
+                    args.from.as_deref(),
+                    args.to.as_deref(),
+                    args.since.as_deref(),
+                    common::reads_history(catalog, args.data.as_deref()),
+                )
+                .is_err() =>
+            {
+                return Outcome::Invalid;
+            }
+            Err(_) => {
+                eprintln!(
+                    "note: ranking on the map's structure alone (no red episodes without data)"
+                );
+                None
+            }
+        }
+    } else {
+        eprintln!("note: the catalog reads no data; ranking on the map's structure alone");
+        None
+    };
+    let graph = whyline_map::MetricGraph::new(catalog);
+    let ranked = whyline_audit::focus::focus(catalog, &graph, loaded.as_ref().map(|l| &l.report));
+    let period = loaded
+        .as_ref()
+        .map(|l| (format_time(l.grid.start), format_time(l.grid.range().end)));
+    match args.format {
+        AuditFormat::Json => {
+            let value = focus_json(catalog, &ranked, period.as_ref());
+            match serde_json::to_string_pretty(&value) {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("error: cannot encode JSON: {e}"),
+            }
+        }
+        AuditFormat::Md | AuditFormat::Human => {
+            print!("{}", focus_markdown(catalog, &ranked, period.as_ref()));
+        }
+    }
+    if let Some(l) = &loaded {
+        common::report_missing(&l.data);
+    }
+    Outcome::Ok
+}
+
+fn focus_json(
+    catalog: &Catalog,
+    ranked: &[whyline_audit::focus::ServiceFocus],
+    period: Option<&(String, String)>,
+) -> serde_json::Value {
+    let ids = |set: &std::collections::BTreeSet<usize>| {
+        set.iter()
+            .map(|&m| catalog.metrics[m].id.clone())
+            .collect::<Vec<_>>()
+    };
+    serde_json::json!({
+        "proposal": ranked.iter().filter(|f| f.proposed).map(|f| f.service.clone()).collect::<Vec<_>>(),
+        "period": period.map(|(from, to)| serde_json::json!({"from": from, "to": to})),
+        "services": ranked.iter().enumerate().map(|(i, f)| serde_json::json!({
+            "rank": i + 1,
+            "service": f.service,
+            "proposed": f.proposed,
+            "red_episodes": f.red_episodes,
+            "red_business_metrics": ids(&f.red_business),
+            "drives_directly": ids(&f.drives_directly),
+            "business_downstream": ids(&f.downstream),
+            "reasons": whyline_audit::focus::reasons(catalog, f),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The proposal in one sentence, for `focus` and the review.
+fn focus_sentence(ranked: &[whyline_audit::focus::ServiceFocus]) -> String {
+    let proposed: Vec<String> = ranked
+        .iter()
+        .filter(|f| f.proposed)
+        .map(|f| format!("**{}**", f.service))
+        .collect();
+    if proposed.is_empty() {
+        "No service drives a business metric in the map yet: map the business metrics' drivers first.".to_string()
+    } else {
+        format!(
+            "Map first: {} ({} of {} services).",
+            proposed.join(", "),
+            proposed.len(),
+            ranked.len()
+        )
+    }
+}
+
+fn focus_markdown(
+    catalog: &Catalog,
+    ranked: &[whyline_audit::focus::ServiceFocus],
+    period: Option<&(String, String)>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Where to map first
+"
+    );
+    let _ = writeln!(
+        out,
+        "{}
+",
+        focus_sentence(ranked)
+    );
+    match period {
+        Some((from, to)) => {
+            let _ = writeln!(
+                out,
+                "Ranked by the red episodes of business metrics from {from} to {to} that went through each service, then by the business metrics it drives directly, then by those downstream.
+"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Ranked on the map alone (no data read): by the business metrics each service drives directly, then by those downstream.
+"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "| rank | service | red business episodes | drives directly | business downstream | why |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for (i, f) in ranked.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "| {}{} | {} | {} | {} | {} | {} |",
+            i + 1,
+            if f.proposed { " (map first)" } else { "" },
+            f.service,
+            f.red_episodes,
+            f.drives_directly.len(),
+            f.downstream.len(),
+            whyline_audit::focus::reasons(catalog, f).join("; ")
+        );
+    }
+    out
+}
+
 pub(crate) fn review(args: &AuditArgs, checked: &Checked) -> Outcome {
     let catalog = &checked.catalog;
     let Loaded { report, grid, data } = match load(args, checked) {
@@ -495,6 +650,23 @@ pub(crate) fn review_markdown(
                 owner(c.to)
             ));
         }
+    }
+
+    // Where mapping effort goes next (the same ranking as `whyline focus`).
+    let ranked = whyline_audit::focus::focus(
+        catalog,
+        &whyline_map::MetricGraph::new(catalog),
+        Some(report),
+    );
+    let _ = writeln!(out, "\n## Where to map first (`whyline focus`)");
+    let _ = writeln!(out, "- {}", focus_sentence(&ranked));
+    for f in ranked.iter().filter(|f| f.proposed) {
+        let _ = writeln!(
+            out,
+            "- {}: {}",
+            f.service,
+            whyline_audit::focus::reasons(catalog, f).join("; ")
+        );
     }
 
     let _ = writeln!(out, "\n## Questions for this meeting");

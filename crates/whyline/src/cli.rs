@@ -107,6 +107,16 @@ pub(crate) enum Command {
     /// Write the catalog out for other tools: `export prometheus-rules`.
     #[command(subcommand)]
     Export(ExportKind),
+    /// Where to start mapping: the 3 to 5 services that matter most.
+    ///
+    /// Ranks services (a metric's `service:`, else its owner) by the red
+    /// episodes of business metrics whose breadcrumb went through them, then by
+    /// the business metrics they drive directly, then by how many business
+    /// metrics sit downstream; proposes up to five, with the reasons. Without
+    /// readable data it ranks on the map alone and says so.
+    ///
+    /// Exit 0: ranked. Exit 2: invalid catalog or flags.
+    Focus(AuditArgs),
     /// Draft a catalog from what the team already has.
     ///
     /// Reads Prometheus rule files (plain groups or a PrometheusRule), Sloth,

@@ -126,6 +126,10 @@ fn main() -> ExitCode {
             }
         }
         Command::Import(args) => import::run(args),
+        Command::Focus(args) => match load(args.catalog.catalog.as_ref()) {
+            Ok((_, checked)) => audit::focus(args, &checked),
+            Err(code) => return code,
+        },
         Command::Edges(args) => match load(args.catalog.catalog.as_ref()) {
             Ok((_, checked)) => edges::run(args, &checked),
             Err(code) => return code,

@@ -1521,7 +1521,7 @@ fn every_command_documents_its_exit_codes_in_help() {
     let dir = tempfile::tempdir().expect("tempdir");
     for command in [
         "check", "graph", "pull", "why", "simulate", "demo", "edges", "audit", "review", "report",
-        "serve", "import",
+        "serve", "import", "focus",
     ] {
         let out = whyline(dir.path(), &[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
@@ -2139,4 +2139,76 @@ fn a_metric_driven_only_by_proposed_edges_is_not_explained_yet() {
     .expect("write");
     let reviewed = whyline(dir.path(), &["check", "--format", "json"]);
     assert_eq!(reviewed.status.code(), Some(0), "{}", stdout(&reviewed));
+}
+
+/// Issue #13, point 3: `focus` proposes the services to map first, with the
+/// reasons, from the red episodes of business metrics that went through them
+/// and the map's structure; `review` names the proposal.
+#[test]
+fn focus_proposes_the_services_to_map_first_and_review_names_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let args = [
+        "focus",
+        "--catalog",
+        "d/shop/metrics",
+        "--data",
+        "d/data.csv",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let out = whyline(dir.path(), &json_args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let proposal: Vec<&str> = answer["proposal"]
+        .as_array()
+        .expect("proposal")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!((3..=5).contains(&proposal.len()), "{answer}");
+    // The demo's fault is the checkout CPU: revenue's red episode went through checkout.
+    assert_eq!(proposal[0], "checkout", "{answer}");
+    let first = &answer["services"][0];
+    assert!(
+        first["red_episodes"].as_u64().is_some_and(|n| n >= 1),
+        "{first}"
+    );
+    assert!(
+        first["red_business_metrics"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|x| x == "revenue"))
+    );
+    assert!(
+        first["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("went through it"))
+    );
+    let md = stdout(&whyline(dir.path(), &args));
+    assert!(md.starts_with("# Where to map first"), "{md}");
+    assert!(md.contains("| 1 (map first) | checkout |"), "{md}");
+    let review = stdout(&whyline(
+        dir.path(),
+        &[
+            "review",
+            "--catalog",
+            "d/shop/metrics",
+            "--data",
+            "d/data.csv",
+        ],
+    ));
+    assert!(
+        review.contains("## Where to map first (`whyline focus`)"),
+        "{review}"
+    );
+    assert!(review.contains("Map first: **checkout**"), "{review}");
+    // Without data, the map alone ranks, and says so.
+    let plain = whyline(dir.path(), &["focus", "--catalog", "d/shop/metrics"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(
+        stdout(&plain).contains("Ranked on the map alone"),
+        "{}",
+        stdout(&plain)
+    );
 }
