@@ -117,6 +117,16 @@ pub fn apply(components: &[Component], metrics: &mut [DraftMetric], skipped: &mu
         }
         for (dependency, how) in dependencies {
             let dependency = dependency.as_str();
+            if !components.iter().any(|other| other.name == dependency) {
+                skipped.push(Skipped {
+                    origin: c.origin.clone(),
+                    reason: format!(
+                        "`{}` depends on component `{dependency}` ({how}), which no imported Backstage descriptor defines: import its catalog-info.yaml too",
+                        c.name
+                    ),
+                });
+                continue;
+            }
             let pairs: Vec<(usize, String)> = metrics
                 .iter()
                 .enumerate()

@@ -97,13 +97,37 @@ pub fn condition(expr: &str) -> Result<Condition, String> {
 /// the result (`+1` up moves it up; the right side of `-` and `/` pushes
 /// down), in first-seen order; a name read with both signs has sign 0.
 pub fn references(expr: &str) -> Result<Vec<(String, i8)>, String> {
+    Ok(selectors(expr)?
+        .into_iter()
+        .fold(Vec::new(), |mut out: Vec<(String, i8)>, s| {
+            note_name(&s.name, s.sign, &mut out);
+            out
+        }))
+}
+
+/// One series selection an expression reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// The metric name.
+    pub name: String,
+    /// Its label matchers, as (label, operator, value), sorted by label.
+    pub matchers: Vec<(String, String, String)>,
+    /// The selector as PromQL (`name{label="value"}`), without range or offset.
+    pub selector: String,
+    /// Its push on the result (+1, -1; 0 when read both ways).
+    pub sign: i8,
+}
+
+/// Every distinct selection (name and matchers) an expression reads, in
+/// first-seen order, with its sign.
+pub fn selectors(expr: &str) -> Result<Vec<Selection>, String> {
     let parsed = parser::parse(expr).map_err(|e| format!("not valid PromQL: {e}"))?;
-    let mut out: Vec<(String, i8)> = Vec::new();
+    let mut out: Vec<Selection> = Vec::new();
     walk(&parsed, 1, &mut out);
     Ok(out)
 }
 
-fn note(name: &str, sign: i8, out: &mut Vec<(String, i8)>) {
+fn note_name(name: &str, sign: i8, out: &mut Vec<(String, i8)>) {
     match out.iter_mut().find(|(n, _)| n == name) {
         Some((_, s)) if *s != sign => *s = 0,
         Some(_) => {}
@@ -111,7 +135,41 @@ fn note(name: &str, sign: i8, out: &mut Vec<(String, i8)>) {
     }
 }
 
-fn walk(e: &Expr, sign: i8, out: &mut Vec<(String, i8)>) {
+fn note(v: &promql_parser::parser::VectorSelector, sign: i8, out: &mut Vec<Selection>) {
+    let Some(name) = &v.name else { return };
+    let matchers: Vec<(String, String, String)> = v
+        .matchers
+        .matchers
+        .iter()
+        .filter(|m| m.name != "__name__")
+        .map(|m| (m.name.clone(), m.op.to_string(), m.value.clone()))
+        .collect();
+    // Canonical order: the same selection written (or printed back by a
+    // server) in another order is the same series.
+    let mut matchers = matchers;
+    matchers.sort();
+    let selector = if matchers.is_empty() {
+        name.clone()
+    } else {
+        let labels: Vec<String> = matchers
+            .iter()
+            .map(|(l, op, value)| format!("{l}{op}{}", crate::draft::quote(value)))
+            .collect();
+        format!("{name}{{{}}}", labels.join(","))
+    };
+    match out.iter_mut().find(|s| s.selector == selector) {
+        Some(s) if s.sign != sign => s.sign = 0,
+        Some(_) => {}
+        None => out.push(Selection {
+            name: name.clone(),
+            matchers,
+            selector,
+            sign,
+        }),
+    }
+}
+
+fn walk(e: &Expr, sign: i8, out: &mut Vec<Selection>) {
     match e {
         Expr::Aggregate(a) => walk(&a.expr, sign, out),
         Expr::Unary(u) => walk(&u.expr, -sign, out),
@@ -132,16 +190,8 @@ fn walk(e: &Expr, sign: i8, out: &mut Vec<(String, i8)>) {
         }
         Expr::Paren(p) => walk(&p.expr, sign, out),
         Expr::Subquery(s) => walk(&s.expr, sign, out),
-        Expr::VectorSelector(v) => {
-            if let Some(name) = &v.name {
-                note(name, sign, out);
-            }
-        }
-        Expr::MatrixSelector(m) => {
-            if let Some(name) = &m.vs.name {
-                note(name, sign, out);
-            }
-        }
+        Expr::VectorSelector(v) => note(v, sign, out),
+        Expr::MatrixSelector(m) => note(&m.vs, sign, out),
         Expr::Call(c) => {
             for arg in &c.args.args {
                 walk(arg, sign, out);

@@ -201,6 +201,7 @@ pub fn import(rules: &[Rule]) -> (Vec<(usize, DraftMetric)>, Vec<Skipped>, Vec<S
         .collect();
     let mut out: Vec<(usize, DraftMetric)> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut inputs_pending: Vec<DraftMetric> = Vec::new();
     for rule in rules {
         if let Some(record) = &rule.record {
             let id = id_of(record);
@@ -221,8 +222,58 @@ pub fn import(rules: &[Rule]) -> (Vec<(usize, DraftMetric)>, Vec<Skipped>, Vec<S
                 "one series: aggregated over its labels (review the aggregation)".to_string(),
             );
             m.drivers = drivers(&rule.expr, &recorded, &id, &rule.origin, &mut warnings);
+            // The raw series it reads are metrics too (system signals, as
+            // selected), so that its inputs are its drivers.
+            for input in inputs(&rule.expr, &recorded) {
+                if input.sign == 0 {
+                    warnings.push(Skipped {
+                        origin: rule.origin.clone(),
+                        reason: format!(
+                            "`{id}` reads `{}` with both signs: no edge drafted (write it by hand)",
+                            input.selector
+                        ),
+                    });
+                    continue;
+                }
+                let input_id = input_id(&input);
+                if input_id == id || m.drivers.iter().any(|d| d.metric == input_id) {
+                    continue;
+                }
+                m.drivers.push(DraftDriver {
+                    metric: input_id.clone(),
+                    effect: if input.sign > 0 {
+                        Effect::Increases
+                    } else {
+                        Effect::Decreases
+                    },
+                    lag: None,
+                    why: Some(format!("`{id}` is computed from `{}`", input.selector)),
+                    origin: rule.origin.clone(),
+                    proposed: true,
+                });
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    by_id.entry(input_id.clone())
+                {
+                    let (layer, note) = guess_layer(&input.selector);
+                    let mut series = DraftMetric::new(input_id.clone(), layer, rule.origin.clone());
+                    series.name = Some(input.selector.clone());
+                    series.description =
+                        Some(format!("A series the recording rule `{record}` reads"));
+                    series.query = Some(raw_query(&input));
+                    series.notes.push(note);
+                    series.notes.push(
+                        "an input of a recording rule; one series: summed over its labels"
+                            .to_string(),
+                    );
+                    slot.insert(out.len() + 1 + inputs_pending.len());
+                    inputs_pending.push(series);
+                }
+            }
             by_id.insert(id, out.len());
             out.push((rule.file, m));
+            for series in inputs_pending.drain(..) {
+                out.push((rule.file, series));
+            }
             continue;
         }
         let Some(alert) = &rule.alert else { continue };
@@ -359,4 +410,48 @@ fn drivers(
         });
     }
     out
+}
+
+/// The raw (not recorded) series an expression reads.
+fn inputs(expr: &str, recorded: &HashMap<String, String>) -> Vec<promql::Selection> {
+    promql::selectors(expr)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !recorded.contains_key(&s.name))
+        .collect()
+}
+
+/// The id of a raw series selection: its name, then each matcher as
+/// `.label-value` (`!=` as `not-`, regular expressions as `re-`), so that
+/// two selections of one series stay two metrics.
+fn input_id(s: &promql::Selection) -> String {
+    let mut id = id_of(&s.name);
+    for (label, op, value) in &s.matchers {
+        let op = match op.as_str() {
+            "!=" => "not-",
+            "=~" => "re-",
+            "!~" => "not-re-",
+            _ => "",
+        };
+        let value = if value.trim().is_empty() {
+            "empty".to_string()
+        } else {
+            id_of(value)
+        };
+        id.push_str(&format!(".{}-{op}{value}", id_of(label)));
+    }
+    id
+}
+
+/// One series out of a raw selection: counters as their summed rate, the
+/// rest summed.
+fn raw_query(s: &promql::Selection) -> String {
+    if ["_total", "_count", "_sum", "_bucket"]
+        .iter()
+        .any(|suffix| s.name.ends_with(suffix))
+    {
+        format!("sum(rate({}[5m]))", s.selector)
+    } else {
+        format!("sum({})", s.selector)
+    }
 }

@@ -118,8 +118,44 @@ fn alerts_of_one_name_merge_into_red_and_amber_and_guards_are_not_thresholds() {
     let metrics = &draft.files[0].metrics;
     // 26 alerting rules of 21 names, 15 recording rules (the folder's README).
     let alerts: Vec<_> = metrics.iter().filter(|m| m.runbook.is_some()).collect();
-    let recorded = metrics.iter().filter(|m| m.runbook.is_none()).count();
-    assert_eq!(recorded, 15);
+    let described = |prefix: &str| {
+        metrics
+            .iter()
+            .filter(|m| {
+                m.description
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with(prefix))
+            })
+            .collect::<Vec<_>>()
+    };
+    let recorded = described("Recording rule: ");
+    assert_eq!(recorded.len(), 15);
+    // Each recording rule's inputs are its drivers: the recorded series it
+    // reads, and the raw series it selects (drafted as system metrics).
+    let inputs = described("A series the recording rule");
+    assert_eq!(alerts.len() + recorded.len() + inputs.len(), metrics.len());
+    for r in &recorded {
+        assert!(!r.drivers.is_empty(), "{} has no drivers", r.id);
+        for d in &r.drivers {
+            assert!(
+                metrics.iter().any(|m| m.id == d.metric) && d.proposed,
+                "{} <- {}",
+                r.id,
+                d.metric
+            );
+        }
+    }
+    let cpu = metric(&draft, "instance:node_cpu_utilisation:rate5m");
+    assert_eq!(
+        cpu.drivers
+            .iter()
+            .map(|d| (d.metric.as_str(), d.effect))
+            .collect::<Vec<_>>(),
+        [(
+            "node_cpu_seconds_total.job-node-exporter.mode-re-idle_iowait_steal",
+            Effect::Decreases
+        )]
+    );
     // 5 names test a state (`==`, `!=`) or join alternatives (`or`): skipped.
     assert_eq!(
         alerts.len() + draft.skipped.len(),

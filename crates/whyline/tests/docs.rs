@@ -418,6 +418,8 @@ fn every_whyline_command_in_the_readme_runs() {
         "gameday/data.csv",
         "sim/metrics",
         "draft/metrics/checkout-sloth.yaml",
+        "gameday-draft/data.csv",
+        "draft-review.md",
     ] {
         assert!(
             root.join(written).exists(),

@@ -59,7 +59,7 @@ fn import_drafts_a_catalog_that_check_reads_and_says_what_it_skipped() {
     // Every metric has an origin and a layer; the Backstage dependency is a
     // proposed edge from payments to checkout.
     let metrics = answer["metrics"].as_array().expect("metrics");
-    assert_eq!(metrics.len(), 7, "{answer}");
+    assert_eq!(metrics.len(), 9, "{answer}");
     assert!(
         metrics
             .iter()
@@ -84,7 +84,7 @@ fn import_drafts_a_catalog_that_check_reads_and_says_what_it_skipped() {
     );
     let checked: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
     assert_eq!(checked["errors"], serde_json::json!([]));
-    assert_eq!(checked["proposed_edges"].as_array().map(Vec::len), Some(4));
+    assert_eq!(checked["proposed_edges"].as_array().map(Vec::len), Some(6));
     assert!(
         checked["metrics"]
             .as_array()
@@ -244,4 +244,158 @@ fn import_reads_a_live_prometheus_rules_and_trace_service_graph() {
     );
     let checked: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
     assert_eq!(checked["errors"], serde_json::json!([]), "{checked}");
+}
+
+#[test]
+fn bad_input_is_named_with_where_and_why_and_the_rest_is_imported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let team = dir.path().join("team");
+    std::fs::create_dir_all(&team).expect("mkdir");
+    let write = |name: &str, text: &str| std::fs::write(team.join(name), text).expect("write");
+    write(
+        "good.rules.yaml",
+        "groups:\n  - name: g\n    rules:\n      - alert: QueueDeep\n        expr: queue_depth > 100\n        labels: { severity: critical }\n",
+    );
+    write("broken.yaml", "groups:\n  - name: g\n    rules: [\n");
+    write("notes.yaml", "shopping: [milk]\n");
+    write(
+        "threshold.rules.yaml",
+        "groups:\n  - name: g\n    rules:\n      - alert: Lagging\n        expr: consumer_offset < producer_offset\n",
+    );
+    write(
+        "catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: checkout }\nspec: { owner: team-a, dependsOn: [component:ghost] }\n",
+    );
+    let port = support::free_port();
+    let dead = format!("http://127.0.0.1:{port}");
+    let out = whyline(
+        dir.path(),
+        &[
+            "import",
+            "team",
+            "--prometheus",
+            &dead,
+            "-o",
+            "metrics",
+            "--format",
+            "json",
+            "--timeout",
+            "5s",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let skipped: Vec<(String, String)> = answer["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            (
+                s["origin"].as_str().unwrap_or_default().to_string(),
+                s["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let has = |origin: &str, reason: &str| {
+        skipped
+            .iter()
+            .any(|(o, r)| o.contains(origin) && r.contains(reason))
+    };
+    assert!(has("broken.yaml:", "malformed YAML"), "{skipped:?}");
+    assert!(
+        has("notes.yaml:1", "not a kind whyline imports"),
+        "{skipped:?}"
+    );
+    assert!(
+        has("threshold.rules.yaml:4", "threshold is not a number"),
+        "{skipped:?}"
+    );
+    assert!(
+        has("catalog-info.yaml:1", "component `ghost`"),
+        "{skipped:?}"
+    );
+    assert!(has(&dead, "cannot reach"), "{skipped:?}");
+    // The good rule is imported all the same.
+    assert_eq!(answer["metrics"][0]["id"], "queue_deep", "{answer}");
+    let check = whyline(dir.path(), &["check", "--catalog", "metrics"]);
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+/// The same rules, read from a file or from a live server's
+/// `/api/v1/rules`, draft the same metrics (ids, layers, thresholds,
+/// queries, drivers); only `origin` differs.
+#[test]
+fn rules_from_a_file_and_from_a_live_server_draft_the_same_catalog() {
+    let rules = std::fs::read_to_string(repo().join("examples/import/rules/checkout.rules.yaml"))
+        .expect("rules");
+    let Some(server) = support::prometheus_with_rules("# EOF\n", Some(&rules)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("checkout.rules.yaml"), &rules).expect("copy");
+    let from_file = whyline(
+        dir.path(),
+        &[
+            "import",
+            "checkout.rules.yaml",
+            "-o",
+            "a",
+            "--format",
+            "json",
+        ],
+    );
+    let from_api = whyline(
+        dir.path(),
+        &[
+            "import",
+            "--prometheus",
+            &server.url(),
+            "-o",
+            "b",
+            "--format",
+            "json",
+        ],
+    );
+    let dir_path = |d: &str| dir.path().join(d);
+    let read = |d: &str| -> Vec<String> {
+        let mut texts = Vec::new();
+        for entry in std::fs::read_dir(dir_path(d)).expect("draft") {
+            let path = entry.expect("entry").path();
+            if path
+                .file_name()
+                .is_some_and(|n| n == "prometheus-connection.yaml")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read");
+            // Everything but where each item came from.
+            texts.extend(
+                text.lines()
+                    .filter(|l| {
+                        let t = l.trim_start();
+                        !t.starts_with("origin:")
+                            && !t.starts_with('#')
+                            && !t.starts_with("description: \"Recording rule")
+                    })
+                    .map(str::to_string),
+            );
+        }
+        texts
+    };
+    assert!(matches!(from_file.status.code(), Some(0 | 1)));
+    assert!(
+        matches!(from_api.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&from_api.stdout)
+    );
+    let (a, b) = (read("a"), read("b"));
+    assert!(a.len() > 20, "{a:?}");
+    assert_eq!(a, b);
 }
