@@ -197,6 +197,20 @@ pub fn import(inputs: &[Input], live: Option<&Live>) -> Draft {
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut kept: Vec<(usize, DraftMetric)> = Vec::new();
     for (file, m) in drafted {
+        // The same series drafted twice (a recording rule reads a call of
+        // the service graph): one metric, with both origins and drivers.
+        if let Some((_, first)) = kept
+            .iter_mut()
+            .find(|(_, k)| k.id == m.id && k.query.is_some() && k.query == m.query)
+        {
+            first.origin = format!("{}, {}", first.origin, m.origin);
+            for d in m.drivers {
+                if !first.drivers.iter().any(|f| f.metric == d.metric) {
+                    first.drivers.push(d);
+                }
+            }
+            continue;
+        }
         if let Some(first) = seen.get(&m.id) {
             draft.skipped.push(Skipped {
                 origin: m.origin.clone(),

@@ -14,6 +14,7 @@ use whyline_catalog::{Effect, Good, Layer};
 
 use crate::draft::{DraftDriver, DraftMetric, Side, Skipped};
 use crate::promql;
+use crate::servicegraph;
 use crate::tree::{self, entries, id_of, items, text_at};
 
 /// One rule, from whichever form it was read.
@@ -254,17 +255,26 @@ pub fn import(rules: &[Rule]) -> (Vec<(usize, DraftMetric)>, Vec<Skipped>, Vec<S
                 if let std::collections::hash_map::Entry::Vacant(slot) =
                     by_id.entry(input_id.clone())
                 {
-                    let (layer, note) = guess_layer(&input.selector);
-                    let mut series = DraftMetric::new(input_id.clone(), layer, rule.origin.clone());
-                    series.name = Some(input.selector.clone());
-                    series.description =
-                        Some(format!("A series the recording rule `{record}` reads"));
-                    series.query = Some(raw_query(&input));
-                    series.notes.push(note);
-                    series.notes.push(
-                        "an input of a recording rule; one series: summed over its labels"
-                            .to_string(),
-                    );
+                    let series = match servicegraph::call_of(&input) {
+                        // One call of the trace service graph: the metric the
+                        // graph drafts, so rules and graph give one map.
+                        Some((call, kind)) => servicegraph::call_metric(&call, kind, &rule.origin),
+                        None => {
+                            let (layer, note) = guess_layer(&input.selector);
+                            let mut series =
+                                DraftMetric::new(input_id.clone(), layer, rule.origin.clone());
+                            series.name = Some(input.selector.clone());
+                            series.description =
+                                Some(format!("A series the recording rule `{record}` reads"));
+                            series.query = Some(raw_query(&input));
+                            series.notes.push(note);
+                            series.notes.push(
+                                "an input of a recording rule; one series: summed over its labels"
+                                    .to_string(),
+                            );
+                            series
+                        }
+                    };
                     slot.insert(out.len() + 1 + inputs_pending.len());
                     inputs_pending.push(series);
                 }
@@ -313,7 +323,10 @@ pub fn import(rules: &[Rule]) -> (Vec<(usize, DraftMetric)>, Vec<Skipped>, Vec<S
                 });
             } else {
                 *slot = Some(condition.side);
-                m.origin = format!("{}, {}", m.origin, rule.origin);
+                // A server's answer names a rule by group and name only.
+                if !m.origin.split(", ").any(|o| o == rule.origin) {
+                    m.origin = format!("{}, {}", m.origin, rule.origin);
+                }
             }
             continue;
         }
@@ -423,8 +436,12 @@ fn inputs(expr: &str, recorded: &HashMap<String, String>) -> Vec<promql::Selecti
 
 /// The id of a raw series selection: its name, then each matcher as
 /// `.label-value` (`!=` as `not-`, regular expressions as `re-`), so that
-/// two selections of one series stay two metrics.
+/// two selections of one series stay two metrics; one call of the trace
+/// service graph is the graph's own metric.
 fn input_id(s: &promql::Selection) -> String {
+    if let Some((call, kind)) = servicegraph::call_of(s) {
+        return servicegraph::metric_id(&call, kind);
+    }
     let mut id = id_of(&s.name);
     for (label, op, value) in &s.matchers {
         let op = match op.as_str() {

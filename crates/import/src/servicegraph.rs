@@ -9,6 +9,7 @@
 use whyline_catalog::{Effect, Good, Layer};
 
 use crate::draft::{DraftDriver, DraftMetric};
+use crate::promql::Selection;
 use crate::tree::id_of;
 
 /// The series whose labels list the calls.
@@ -23,6 +24,38 @@ pub struct Call {
     pub server: String,
 }
 
+/// What a call's metric measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Requests per second.
+    Requests,
+    /// Failed requests per second.
+    Failures,
+    /// p99 server latency.
+    LatencyP99,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Requests, Kind::Failures, Kind::LatencyP99];
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Kind::Requests => "requests",
+            Kind::Failures => "failures",
+            Kind::LatencyP99 => "latency_p99",
+        }
+    }
+
+    /// The service-graph series this kind is computed from.
+    fn series(self) -> &'static str {
+        match self {
+            Kind::Requests => SERVICE_GRAPH_SERIES,
+            Kind::Failures => "traces_service_graph_request_failed_total",
+            Kind::LatencyP99 => "traces_service_graph_request_server_seconds_bucket",
+        }
+    }
+}
+
 fn selector(call: &Call) -> String {
     format!(
         "client={}, server={}",
@@ -31,60 +64,96 @@ fn selector(call: &Call) -> String {
     )
 }
 
+/// The id of a call's metric of one kind (`checkout_to_payments_failures`).
+pub fn metric_id(call: &Call, kind: Kind) -> String {
+    format!(
+        "{}_to_{}_{}",
+        id_of(&call.client),
+        id_of(&call.server),
+        kind.suffix()
+    )
+}
+
+/// A call's metric of one kind: id, title, unit, direction and query.
+pub fn call_metric(call: &Call, kind: Kind, origin: &str) -> DraftMetric {
+    let sel = selector(call);
+    let series = kind.series();
+    let (title, good, query) = match kind {
+        Kind::Requests => (
+            "Requests per second",
+            None,
+            format!("sum(rate({series}{{{sel}}}[5m]))"),
+        ),
+        Kind::Failures => (
+            "Failed requests per second",
+            Some(Good::Lower),
+            format!("sum(rate({series}{{{sel}}}[5m]))"),
+        ),
+        Kind::LatencyP99 => (
+            "p99 server latency",
+            Some(Good::Lower),
+            format!("histogram_quantile(0.99, sum by (le) (rate({series}{{{sel}}}[5m])))"),
+        ),
+    };
+    let mut m = DraftMetric::new(metric_id(call, kind), Layer::Service, origin.to_string());
+    m.name = Some(format!("{title}, {} -> {}", call.client, call.server));
+    m.unit = Some(
+        if kind == Kind::LatencyP99 {
+            "s"
+        } else {
+            "req/s"
+        }
+        .to_string(),
+    );
+    m.good = good;
+    m.service = Some(call.client.clone());
+    m.query = Some(query);
+    m
+}
+
+/// The call and kind a selection reads, when it is one call's service-graph
+/// series selected by exactly its `client` and `server`: a recording rule
+/// over the service graph then reads the same metric the graph drafts.
+pub fn call_of(selection: &Selection) -> Option<(Call, Kind)> {
+    let kind = Kind::ALL
+        .into_iter()
+        .find(|k| k.series() == selection.name)?;
+    let [(l1, op1, client), (l2, op2, server)] = selection.matchers.as_slice() else {
+        return None;
+    };
+    (l1 == "client" && l2 == "server" && op1 == "=" && op2 == "=").then(|| {
+        (
+            Call {
+                client: client.clone(),
+                server: server.clone(),
+            },
+            kind,
+        )
+    })
+}
+
 /// The metrics of every call (sorted, so the draft is stable).
 pub fn import(calls: &[Call]) -> Vec<DraftMetric> {
     let mut calls = calls.to_vec();
     calls.sort();
     calls.dedup();
-    let base = |c: &Call| format!("{}_to_{}", id_of(&c.client), id_of(&c.server));
-    let kinds: [(&str, &str, Option<Good>, Option<&str>); 3] = [
-        ("requests", "Requests per second", None, Some("req/s")),
-        (
-            "failures",
-            "Failed requests per second",
-            Some(Good::Lower),
-            Some("req/s"),
-        ),
-        (
-            "latency_p99",
-            "p99 server latency",
-            Some(Good::Lower),
-            Some("s"),
-        ),
-    ];
     let mut out = Vec::new();
     for call in &calls {
-        for (suffix, title, good, unit) in kinds {
-            let sel = selector(call);
-            let query = match suffix {
-                "requests" => format!("sum(rate(traces_service_graph_request_total{{{sel}}}[5m]))"),
-                "failures" => {
-                    format!("sum(rate(traces_service_graph_request_failed_total{{{sel}}}[5m]))")
-                }
-                _ => format!(
-                    "histogram_quantile(0.99, sum by (le) (rate(traces_service_graph_request_server_seconds_bucket{{{sel}}}[5m])))"
-                ),
-            };
-            let mut m = DraftMetric::new(
-                format!("{}_{suffix}", base(call)),
-                Layer::Service,
-                "servicegraph".to_string(),
-            );
-            m.name = Some(format!("{title}, {} -> {}", call.client, call.server));
-            m.unit = unit.map(str::to_string);
-            m.good = good;
-            m.service = Some(call.client.clone());
-            m.query = Some(query);
+        for kind in Kind::ALL {
+            let mut m = call_metric(call, kind, "servicegraph");
             // The server's own calls of the same kind drive this one.
-            if suffix != "requests" {
+            if kind != Kind::Requests {
                 for downstream in calls.iter().filter(|c| c.client == call.server) {
                     m.drivers.push(DraftDriver {
-                        metric: format!("{}_{suffix}", base(downstream)),
+                        metric: metric_id(downstream, kind),
                         effect: Effect::Increases,
                         lag: None,
                         why: Some(format!(
-                            "{} calls {}: its {suffix} show in the call from {}",
-                            call.server, downstream.server, call.client
+                            "{} calls {}: its {} show in the call from {}",
+                            call.server,
+                            downstream.server,
+                            kind.suffix(),
+                            call.client
                         )),
                         origin: "servicegraph".to_string(),
                         proposed: true,
@@ -95,4 +164,35 @@ pub fn import(calls: &[Call]) -> Vec<DraftMetric> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selection(expr: &str) -> Selection {
+        crate::promql::selectors(expr)
+            .expect("valid")
+            .into_iter()
+            .next()
+            .expect("one")
+    }
+
+    #[test]
+    fn a_rule_reading_one_calls_series_reads_the_graphs_metric() {
+        let s = selection(
+            r#"sum(rate(traces_service_graph_request_failed_total{server="payments",client="checkout"}[5m]))"#,
+        );
+        let (call, kind) = call_of(&s).expect("a call");
+        assert_eq!(metric_id(&call, kind), "checkout_to_payments_failures");
+        // A selection narrower or wider than one call is a series of its own.
+        for other in [
+            r#"rate(traces_service_graph_request_total{client="checkout"}[5m])"#,
+            r#"rate(traces_service_graph_request_total{client="a",server="b",le="1"}[5m])"#,
+            r#"rate(traces_service_graph_request_total{client=~"a|b",server="c"}[5m])"#,
+            r#"rate(http_requests_total{client="a",server="b"}[5m])"#,
+        ] {
+            assert!(call_of(&selection(other)).is_none(), "{other}");
+        }
+    }
 }

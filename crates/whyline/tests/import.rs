@@ -399,3 +399,324 @@ fn rules_from_a_file_and_from_a_live_server_draft_the_same_catalog() {
     assert!(a.len() > 20, "{a:?}");
     assert_eq!(a, b);
 }
+
+/// A simulated shop's true map: three calls of a service graph; payments'
+/// database calls fail and the failure climbs the call chain. Only the
+/// simulator reads it: the round trip must find its edges again.
+const TRUE_SHOP: &str = r#"version: 1
+defaults:
+  owner: team-shop
+metrics:
+  - { id: frontend_to_checkout_requests, layer: service, unit: req/s, thresholds: { red: { below: 48 }, amber: { below: 49 } } }
+  - { id: checkout_to_payments_requests, layer: service, unit: req/s, thresholds: { red: { below: 48 }, amber: { below: 49 } } }
+  - { id: payments_to_postgres_requests, layer: service, unit: req/s, thresholds: { red: { below: 48 }, amber: { below: 49 } } }
+  - { id: payments_to_postgres_failures, layer: service, unit: req/s, thresholds: { red: { above: 10 }, amber: { above: 8 } } }
+  - id: checkout_to_payments_failures
+    layer: service
+    unit: req/s
+    thresholds: { red: { above: 10 }, amber: { above: 8 } }
+    drivers: [{ metric: payments_to_postgres_failures, effect: increases }]
+  - id: frontend_to_checkout_failures
+    layer: service
+    unit: req/s
+    thresholds: { red: { above: 10 }, amber: { above: 8 } }
+    drivers: [{ metric: checkout_to_payments_failures, effect: increases }]
+  - { id: payments_to_postgres_latency_p99, layer: service, unit: s, thresholds: { red: { above: 2 }, amber: { above: 1.5 } } }
+  - id: checkout_to_payments_latency_p99
+    layer: service
+    unit: s
+    thresholds: { red: { above: 2 }, amber: { above: 1.5 } }
+    drivers: [{ metric: payments_to_postgres_latency_p99, effect: increases }]
+  - id: frontend_to_checkout_latency_p99
+    layer: service
+    unit: s
+    thresholds: { red: { above: 2 }, amber: { above: 1.5 } }
+    drivers: [{ metric: checkout_to_payments_latency_p99, effect: increases }]
+"#;
+
+/// The shop team's rules: revenue recorded from the checkout calls that
+/// succeed (35 USD an order), and an alert on it.
+const SHOP_RULES: &str = r#"groups:
+  - name: shop
+    rules:
+      - record: shop:revenue:usd_per_hour
+        expr: >-
+          (sum(rate(traces_service_graph_request_total{client="frontend",server="checkout"}[5m]))
+          - sum(rate(traces_service_graph_request_failed_total{client="frontend",server="checkout"}[5m])))
+          * 3600 * 35
+      - alert: RevenueBelowPlan
+        expr: shop:revenue:usd_per_hour < 5000000
+        labels: { severity: critical }
+        annotations: { runbook_url: "https://runbooks.example.com/revenue" }
+      - alert: RevenueBelowPlan
+        expr: shop:revenue:usd_per_hour < 5500000
+        labels: { severity: warning }
+"#;
+
+/// The upper bounds of the latency histogram's buckets, in seconds.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.5, 3.0,
+];
+
+/// The simulated rates as the trace service graph writes them (counters of
+/// requests and failures, a latency histogram whose requests of each minute
+/// all take the simulated p99), and the recorded revenue as the shop's rule
+/// evaluates it (a 5-minute rate over 1-minute samples: the mean of the last
+/// four minutes).
+fn service_graph_openmetrics(csv: &str) -> String {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let rows: Vec<(i64, Vec<f64>)> = lines
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            let time = whyline_series::parse_time(cells[0]).expect("time") / 1000;
+            (
+                time,
+                cells[1..]
+                    .iter()
+                    .map(|c| c.parse().expect("value"))
+                    .collect(),
+            )
+        })
+        .collect();
+    let column = |id: &str| {
+        let k = header.iter().position(|h| *h == id).expect("column") - 1;
+        rows.iter().map(|(_, v)| v[k]).collect::<Vec<f64>>()
+    };
+    let calls = [
+        ("frontend", "checkout"),
+        ("checkout", "payments"),
+        ("payments", "postgres"),
+    ];
+    let mut out = String::new();
+    let counter = |out: &mut String, family: &str, labels: &str, rates: &[f64]| {
+        let mut total = 0.0;
+        for ((time, _), rate) in rows.iter().zip(rates) {
+            total += rate.max(0.0) * 60.0;
+            out.push_str(&format!("{family}_total{{{labels}}} {total:.3} {time}\n"));
+        }
+    };
+    out.push_str("# TYPE traces_service_graph_request counter\n");
+    for (client, server) in calls {
+        let labels = format!("client=\"{client}\",server=\"{server}\"");
+        counter(
+            &mut out,
+            "traces_service_graph_request",
+            &labels,
+            &column(&format!("{client}_to_{server}_requests")),
+        );
+    }
+    out.push_str("# TYPE traces_service_graph_request_failed counter\n");
+    for (client, server) in calls {
+        let labels = format!("client=\"{client}\",server=\"{server}\"");
+        counter(
+            &mut out,
+            "traces_service_graph_request_failed",
+            &labels,
+            &column(&format!("{client}_to_{server}_failures")),
+        );
+    }
+    out.push_str("# TYPE traces_service_graph_request_server_seconds_bucket gauge\n");
+    for (client, server) in calls {
+        let requests = column(&format!("{client}_to_{server}_requests"));
+        let latency = column(&format!("{client}_to_{server}_latency_p99"));
+        let les = LATENCY_BUCKETS
+            .iter()
+            .map(|le| (format!("{le}"), *le))
+            .chain([("+Inf".to_string(), f64::INFINITY)]);
+        for (label, le) in les {
+            let mut total = 0.0;
+            for (i, (time, _)) in rows.iter().enumerate() {
+                if latency[i] <= le {
+                    total += requests[i].max(0.0) * 60.0;
+                }
+                out.push_str(&format!(
+                    "traces_service_graph_request_server_seconds_bucket{{client=\"{client}\",server=\"{server}\",le=\"{label}\"}} {total:.3} {time}\n"
+                ));
+            }
+        }
+    }
+    out.push_str("# TYPE shop:revenue:usd_per_hour gauge\n");
+    let requests = column("frontend_to_checkout_requests");
+    let failures = column("frontend_to_checkout_failures");
+    for (i, (time, _)) in rows.iter().enumerate().skip(4) {
+        let succeeded: f64 = (i - 3..=i)
+            .map(|k| requests[k].max(0.0) - failures[k].max(0.0))
+            .sum::<f64>()
+            / 4.0;
+        out.push_str(&format!(
+            "shop:revenue:usd_per_hour {:.3} {time}\n",
+            succeeded * 3600.0 * 35.0
+        ));
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+/// Round trip (issue #13): a simulated shop's map is thrown away, drafted
+/// again from the trace service graph in a real Prometheus and the shop's
+/// rules, checked on the data by `edges`, and `why` on revenue finds the
+/// injected root cause through the drafted edges.
+#[test]
+fn a_map_drafted_from_the_service_graph_and_rules_finds_the_injected_root_cause() {
+    if support::find("prometheus").is_none() || support::find("promtool").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("truth.yaml"), TRUE_SHOP).expect("truth");
+    // Twelve hours of minutes, ending a day ago; the fault starts an hour
+    // before the end.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let start = (now - 36 * 3600) / 3600 * 3600;
+    let simulate = whyline(
+        dir.path(),
+        &[
+            "simulate",
+            "--catalog",
+            "truth.yaml",
+            "--fault",
+            "payments_to_postgres_failures:step:16",
+            "--points",
+            "720",
+            "--start",
+            &start.to_string(),
+            "-o",
+            "sim",
+        ],
+    );
+    assert!(
+        simulate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&simulate.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("sim/data.csv")).expect("data");
+    let server = support::prometheus_with_rules(&service_graph_openmetrics(&csv), Some(SHOP_RULES))
+        .expect("prometheus");
+    // The map, drafted from what the team has: the server's rules and graph.
+    let import = whyline(
+        dir.path(),
+        &[
+            "import",
+            "--prometheus",
+            &server.url(),
+            "-o",
+            "metrics",
+            "--format",
+            "json",
+        ],
+    );
+    let drafted: serde_json::Value = serde_json::from_slice(&import.stdout).expect("json");
+    assert!(matches!(import.status.code(), Some(0 | 1)), "{drafted}");
+    let edges = drafted["edges"].as_array().expect("edges");
+    let has_edge = |from: &str, to: &str| edges.iter().any(|e| e["from"] == from && e["to"] == to);
+    // The rule and the graph meet: revenue reads the graph's own metrics.
+    assert!(
+        has_edge("frontend_to_checkout_failures", "shop:revenue:usd_per_hour"),
+        "{drafted}"
+    );
+    assert!(
+        has_edge("frontend_to_checkout_requests", "shop:revenue:usd_per_hour"),
+        "{drafted}"
+    );
+    assert!(
+        has_edge("shop:revenue:usd_per_hour", "revenue_below_plan"),
+        "{drafted}"
+    );
+    assert!(
+        has_edge(
+            "payments_to_postgres_failures",
+            "checkout_to_payments_failures"
+        ),
+        "{drafted}"
+    );
+    assert!(
+        drafted["skipped"]
+            .as_array()
+            .is_some_and(|s| s.iter().all(|s| !s["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("already drafted"))),
+        "{drafted}"
+    );
+    let t = |seconds: i64| whyline_series::format_time(seconds * 1000);
+    let last = start + 719 * 60;
+    // The data checks the drafted edges: the failure chain is supported.
+    let checked = whyline(
+        dir.path(),
+        &[
+            "edges",
+            "--catalog",
+            "metrics",
+            "--from",
+            &t(start),
+            "--to",
+            &t(last),
+            "--format",
+            "json",
+        ],
+    );
+    let verdicts: serde_json::Value =
+        serde_json::from_slice(&checked.stdout).unwrap_or_else(|_| {
+            panic!("{}", String::from_utf8_lossy(&checked.stderr));
+        });
+    let verdict = |from: &str, to: &str| {
+        verdicts["declared"]
+            .as_array()
+            .and_then(|d| d.iter().find(|e| e["from"] == from && e["to"] == to))
+            .map(|e| (e["verdict"].clone(), e["proposed"].clone()))
+    };
+    for (from, to) in [
+        (
+            "payments_to_postgres_failures",
+            "checkout_to_payments_failures",
+        ),
+        (
+            "checkout_to_payments_failures",
+            "frontend_to_checkout_failures",
+        ),
+        ("frontend_to_checkout_failures", "shop:revenue:usd_per_hour"),
+    ] {
+        assert_eq!(
+            verdict(from, to),
+            Some((serde_json::json!("supported"), serde_json::json!(true))),
+            "{from} -> {to}: {verdicts}"
+        );
+    }
+    // Revenue turned red; why names the database calls of payments.
+    let why = whyline(
+        dir.path(),
+        &[
+            "why",
+            "revenue_below_plan",
+            "--catalog",
+            "metrics",
+            "--at",
+            &t(last),
+            "--format",
+            "json",
+        ],
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&why.stdout).unwrap_or_else(|_| {
+        panic!("{}", String::from_utf8_lossy(&why.stderr));
+    });
+    assert_eq!(answer["status"], "red", "{answer}");
+    assert_eq!(
+        answer["causes"][0]["metric"], "payments_to_postgres_failures",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["causes"][0]["path"],
+        serde_json::json!([
+            "revenue_below_plan",
+            "shop:revenue:usd_per_hour",
+            "frontend_to_checkout_failures",
+            "checkout_to_payments_failures",
+            "payments_to_postgres_failures"
+        ]),
+        "{answer}"
+    );
+    assert!(answer["lead"].is_null(), "{answer}");
+}
