@@ -330,6 +330,10 @@ impl Excursion {
 /// sample's own tails (the baseline less its last [`PRE_POINTS`]).
 #[derive(Debug, Clone, Default)]
 struct Pointwise {
+    /// Grid index of the first point of `history`.
+    history_from: usize,
+    /// The reference's last points, from where a change may be located.
+    history: Vec<f64>,
     /// Grid index of the first scored point.
     from: usize,
     /// Surprise of a rise at each scored point (0 where there is no data).
@@ -349,7 +353,16 @@ struct Pointwise {
 impl Pointwise {
     /// `floor` bounds the tails' scale from below (a practical-significance
     /// floor from the metric's level; a residual's own level is about 0).
-    fn measure(x: &[f64], baseline: &Range<usize>, incident: &Range<usize>, floor: f64) -> Self {
+    /// `earliest`: the first point a change of the metric may be located
+    /// at (see [`start_of_change`]); the reference's points from there are
+    /// kept, to measure how much a change that began there grew since.
+    fn measure(
+        x: &[f64],
+        baseline: &Range<usize>,
+        incident: &Range<usize>,
+        floor: f64,
+        earliest: usize,
+    ) -> Self {
         // Departures under the practical-significance floor are no move at
         // all: against a pinned reference (an availability at 100%, a
         // residual that is constant in normal times) any tiny departure
@@ -408,7 +421,10 @@ impl Pointwise {
                 .collect()
         };
         let scale = RobustBaseline::fit(reference).map_or(floor, |b| b.scale.max(floor));
+        let history_from = earliest.min(reference_end);
         Pointwise {
+            history_from,
+            history: x[history_from..reference_end].to_vec(),
             from: reference_end,
             up: surprise(&up, 1.0),
             down: surprise(&down, -1.0),
@@ -463,6 +479,43 @@ impl Pointwise {
             sigmas.abs()
         } else {
             direction.signum() * sigmas
+        }
+    }
+
+    /// The surprise (nats) of the median over `after` sitting beyond the
+    /// median over `before` toward `direction`: how much a change that began
+    /// before the focus kept growing into it (a ramp that leads its effect),
+    /// where a step long before does not. Both medians' standard errors as in
+    /// [`Pointwise::level`]; 0 with fewer than [`RECENT_POINTS`] points before.
+    fn growth(&self, direction: f64, before: Range<usize>, after: Range<usize>) -> f64 {
+        let value = |t: usize| -> Option<f64> {
+            if t >= self.from {
+                self.values.get(t - self.from).copied()
+            } else {
+                t.checked_sub(self.history_from)
+                    .and_then(|i| self.history.get(i))
+                    .copied()
+            }
+        };
+        let window = |r: Range<usize>| -> Vec<f64> {
+            r.filter_map(value).filter(|v| v.is_finite()).collect()
+        };
+        let (early, late) = (window(before), window(after));
+        if early.len() < RECENT_POINTS {
+            return 0.0;
+        }
+        let (Some(from), Some(to)) = (median(&early), median(&late)) else {
+            return 0.0;
+        };
+        let n_eff = |n: usize| (n as f64 * self.independence).max(1.0);
+        let error =
+            self.scale * 1.2533 * (1.0 / n_eff(early.len()) + 1.0 / n_eff(late.len())).sqrt();
+        let z = direction.signum() * (to - from) / error.max(f64::MIN_POSITIVE);
+        if direction == 0.0 {
+            (normal_upper_tail_surprise(((to - from) / error).abs()) - std::f64::consts::LN_2)
+                .max(0.0)
+        } else {
+            normal_upper_tail_surprise(z)
         }
     }
 
@@ -600,6 +653,19 @@ struct Focus {
     background: Vec<usize>,
 }
 
+/// When a metric's own change began, against the asked metric's.
+#[derive(Debug, Clone, Copy, Default)]
+struct Early {
+    /// Before the asked metric's by more than a cause may lead: an unusual
+    /// background before the focus then counts against it.
+    began_before: bool,
+    /// Before even the scored points ahead of the focus: a background
+    /// shift, unless it kept growing into the focus.
+    long_before: bool,
+    /// Where its own change began.
+    own_start: Option<usize>,
+}
+
 impl Focus {
     /// From the asked metric's per-point surprises toward `direction`: the
     /// focus runs from its first unusual point (less `lead` points a cause
@@ -646,7 +712,7 @@ impl Focus {
         let sustained = incident.len() >= 2 * RECENT_POINTS
             && target.level(direction, incident.clone()) >= settings.moved_nats + searched
             && target.level(direction, lately.clone()) >= settings.moved_nats
-            && target.shift(direction, lately) >= SUSTAINED_SIGMAS;
+            && target.shift(direction, lately.clone()) >= SUSTAINED_SIGMAS;
         let (first, last) = match run_start {
             Some((_, last)) if sustained => (incident.start, last),
             None if sustained => (incident.start, incident.end.saturating_sub(1)),
@@ -695,9 +761,14 @@ impl Focus {
         &self,
         points: &Pointwise,
         direction: f64,
-        early: bool,
+        early: Early,
         settings: &Settings,
     ) -> f64 {
+        let Early {
+            began_before: early,
+            long_before,
+            own_start,
+        } = early;
         let coincident = points.worst(direction, self.focus.clone());
         let background = self
             .background
@@ -715,13 +786,21 @@ impl Focus {
                 coincident
             };
         let excursion = window_surprise(effective, self.focus.len());
-        // A sustained shift counts too, unless it began before the asked
-        // metric's (a background shift) or the focus is a few points only.
-        if early || self.focus.len() < 2 * RECENT_POINTS {
+        // A sustained shift counts too, unless it began well before the
+        // asked metric's (a background shift) or the focus is a few points
+        // only. A change that began in the scored points just before the
+        // focus is this incident's: a ramp upstream leads its effect.
+        if self.focus.len() < 2 * RECENT_POINTS {
             return excursion;
         }
-        (excursion.max(points.level(direction, self.focus.clone())) - std::f64::consts::LN_2)
-            .max(0.0)
+        let level = match own_start {
+            // Long before: only what it grew since its own change counts.
+            Some(start) if long_before => {
+                points.growth(direction, start..self.focus.start, self.focus.clone())
+            }
+            _ => points.level(direction, self.focus.clone()),
+        };
+        (excursion.max(level) - std::f64::consts::LN_2).max(0.0)
     }
 }
 
@@ -1372,10 +1451,18 @@ impl Calibrated {
             // cause may lead (both located the same way, Hinkley's change in
             // mean), and before the asked metric's first unusual point.
             let target_start = starts.get(&target).copied().flatten();
-            let early = m != target
-                && starts.get(&m).copied().flatten().is_some_and(|ms| {
+            let own_start = starts.get(&m).copied().flatten();
+            let began_before = m != target
+                && own_start.is_some_and(|ms| {
                     ms + lead < focus.first && target_start.is_none_or(|ts| ms + lead < ts)
                 });
+            let early = Early {
+                began_before,
+                long_before: began_before
+                    && own_start
+                        .is_some_and(|ms| ms + lead + PRE_POINTS + START_SLACK < focus.first),
+                own_start,
+            };
             // Scored on the larger of its move toward the pushing direction
             // and its move either way (a wrong declared sign is judged by
             // the sign checks, not hidden here); "the map below moved the
@@ -1833,7 +1920,8 @@ fn gather<'a>(
         windows.periods,
     );
     let floor = (base.center.abs() * settings.min_relative_move).max(1e-9);
-    let mut raw = Pointwise::measure(x, &baseline, &incident, floor);
+    let earliest = incident.start.saturating_sub(settings.search / 2);
+    let mut raw = Pointwise::measure(x, &baseline, &incident, floor, earliest);
     if let Some(volume) = catalog.metrics[m]
         .volume
         .as_ref()
@@ -1843,7 +1931,7 @@ fn gather<'a>(
         raw.weigh_by_volume(&catalog.metrics[m], x, volume, &baseline);
     }
     let own = match &own_series {
-        Some(r) => Pointwise::measure(r, &baseline, &incident, floor),
+        Some(r) => Pointwise::measure(r, &baseline, &incident, floor, earliest),
         None => raw.clone(),
     };
     Some(Evidence {
@@ -1857,4 +1945,40 @@ fn gather<'a>(
         raw,
         own,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A series: noise-free reference at 10 (spread from a repeating
+    /// pattern), then `tail` from grid index 300.
+    fn measured(tail: &[f64]) -> Pointwise {
+        let mut x: Vec<f64> = (0..300)
+            .map(|i| 10.0 + [0.0, 1.0, -1.0, 0.5, -0.5][i % 5])
+            .collect();
+        x.extend_from_slice(tail);
+        Pointwise::measure(&x, &(60..300), &(300..x.len()), 1e-9, 240)
+    }
+
+    #[test]
+    fn growth_sees_a_ramp_that_kept_growing_and_not_a_step_that_held() {
+        // Ramp from 290 (inside the reference's last points) to 340.
+        let ramp: Vec<f64> = (300..340).map(|t| 10.0 + 0.2 * (t - 290) as f64).collect();
+        let mut x: Vec<f64> = (0..290)
+            .map(|i| 10.0 + [0.0, 1.0, -1.0, 0.5, -0.5][i % 5])
+            .collect();
+        x.extend((290..300).map(|t| 10.0 + 0.2 * (t - 290) as f64));
+        x.extend_from_slice(&ramp);
+        let p = Pointwise::measure(&x, &(60..300), &(300..340), 1e-9, 240);
+        assert!(p.growth(1.0, 290..310, 310..340) > 100f64.ln());
+        // Growth is one-sided: a ramp up did not fall.
+        assert_eq!(p.growth(-1.0, 290..310, 310..340), 0.0);
+        // A step at 300 that holds: its level is unusual, it did not grow.
+        let step = measured(&[14.0; 40]);
+        assert!(step.level(1.0, 310..340) > 100f64.ln());
+        assert!(step.growth(1.0, 300..310, 310..340) < 1.0);
+        // Too few points before: no evidence either way.
+        assert_eq!(step.growth(1.0, 307..310, 310..340), 0.0);
+    }
 }

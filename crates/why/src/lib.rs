@@ -36,7 +36,9 @@
 //!    are adjusted for the metrics explored (Benjamini & Hochberg 1995), a
 //!    move counts only along a path of metrics that moved (the anomalous-path
 //!    rule of the traversal baselines), and a metric already as unusual
-//!    before the asked one moved is a background shift, not a cause.
+//!    before the asked one moved is a background shift, not a cause, unless
+//!    it kept growing into the incident (its median there beyond its median
+//!    since its own change: a ramp upstream leads its effect).
 //! 3. **Signs and time.** A candidate must have moved itself, and in the
 //!    direction that, through the signs of some path, pushes the target the way
 //!    the target moved; a candidate that contradicts every path is demoted.

@@ -477,3 +477,24 @@ fn a_short_run_of_moderately_unusual_points_is_explained() {
         );
     }
 }
+
+/// A ramp upstream whose change is located well before the asked metric's
+/// (the effect's noise hides its early part) is the incident's cause when it
+/// kept growing into the focus: before, any change that began that early was
+/// taken for a background shift, judged on its single points only, and the
+/// service it drives was named instead of the system metric that ramped.
+#[test]
+fn a_ramp_that_leads_its_effect_is_the_root_not_its_service() {
+    // Seeds of the small-moves suite that named the ramp's dependant before.
+    for seed in [130_006u64, 130_018, 130_078] {
+        let (catalog, data, target, truth) = small_move(seed, FaultKind::Ramp);
+        let e = ask(&catalog, &data, &target, 599, &[]);
+        assert_eq!(
+            ids(&catalog, &e).first(),
+            Some(&truth),
+            "seed {seed}: {} {:?}",
+            e.reason,
+            ids(&catalog, &e)
+        );
+    }
+}
