@@ -16,8 +16,39 @@ const ASSETS: &[(&str, &str)] = &[
     ("WHYLINE_ASSET_UPLOT_CSS", "uplot/dist/uPlot.min.css"),
 ];
 
+/// The commit the binary is built from, for `--version`: `git rev-parse`
+/// when the source is a git checkout and git is installed, else `unknown`.
+fn commit(manifest: &Path) {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=WHYLINE_COMMIT={commit}");
+    // Rebuilt when HEAD moves: the file HEAD and the branch it points to.
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        let dir = PathBuf::from(dir);
+        println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={}", dir.join(branch).display());
+        }
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("packed-refs").display()
+        );
+    }
+}
+
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    commit(&manifest);
     let web = manifest.join("../../web");
     println!("cargo:rerun-if-env-changed=WHYLINE_WEB_MODULES");
     println!(

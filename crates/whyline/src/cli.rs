@@ -6,11 +6,19 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Keep the chain from business outcome to system signal as code, and ask it why.
 #[derive(Debug, Parser)]
-#[command(name = "whyline", version, about, long_about = None)]
+#[command(name = "whyline", version = VERSION, about, long_about = None)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
 }
+
+/// The version and the commit it was built from (`unknown` outside a git checkout).
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WHYLINE_COMMIT"),
+    ")"
+);
 
 /// Where the catalog is; shared by every command.
 #[derive(Debug, clap::Args)]
@@ -131,6 +139,21 @@ pub(crate) enum Command {
     /// Exit 0: everything imported. Exit 1: written, some items skipped (each
     /// listed with its reason). Exit 2: nothing could be read or written.
     Import(ImportArgs),
+    /// Print a shell completion script: `whyline completions bash > /etc/bash_completion.d/whyline`.
+    ///
+    /// zsh: write it as `_whyline` into a folder of `$fpath`; fish: into
+    /// `~/.config/fish/completions/whyline.fish`.
+    ///
+    /// Exit 0: printed. Exit 2: unknown shell.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `whyline man > whyline.1 && man ./whyline.1`.
+    ///
+    /// Exit 0: printed. Exit 2: the page could not be rendered.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]

@@ -134,6 +134,26 @@ fn main() -> ExitCode {
             Ok((_, checked)) => edges::run(args, &checked),
             Err(code) => return code,
         },
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "whyline", &mut std::io::stdout());
+            Outcome::Ok
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(command).render(&mut page) {
+                Ok(()) => {
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().write_all(&page);
+                    Outcome::Ok
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the manual page: {e}");
+                    Outcome::Invalid
+                }
+            }
+        }
     };
     ExitCode::from(match outcome {
         Outcome::Ok => 0,

@@ -1520,8 +1520,21 @@ mod audit {
 fn every_command_documents_its_exit_codes_in_help() {
     let dir = tempfile::tempdir().expect("tempdir");
     for command in [
-        "check", "graph", "pull", "why", "simulate", "demo", "edges", "audit", "review", "report",
-        "serve", "import", "focus",
+        "check",
+        "graph",
+        "pull",
+        "why",
+        "simulate",
+        "demo",
+        "edges",
+        "audit",
+        "review",
+        "report",
+        "serve",
+        "import",
+        "focus",
+        "completions",
+        "man",
     ] {
         let out = whyline(dir.path(), &[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
@@ -2210,5 +2223,60 @@ fn focus_proposes_the_services_to_map_first_and_review_names_them() {
         stdout(&plain).contains("Ranked on the map alone"),
         "{}",
         stdout(&plain)
+    );
+}
+
+/// Issue #14, point 7: what users of a CLI expect: completion scripts for
+/// the shells, a manual page, and `--version` naming the commit.
+#[test]
+fn completions_a_manual_page_and_the_version_with_its_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (shell, marker) in [
+        ("bash", "complete -F _whyline"),
+        ("zsh", "#compdef whyline"),
+        ("fish", "complete -c whyline"),
+    ] {
+        let out = whyline(dir.path(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands and their flags are completed.
+        assert!(
+            script.contains("import") && script.contains("--baseline"),
+            "{shell}"
+        );
+    }
+    let unknown = whyline(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("possible values"),
+        "{}",
+        stderr(&unknown)
+    );
+    let man = whyline(dir.path(), &["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = stdout(&man);
+    assert!(page.contains(".TH whyline 1"), "{page}");
+    assert!(
+        page.contains(".SH SUBCOMMANDS") && page.contains("whyline\\-why"),
+        "{page}"
+    );
+    let version = stdout(&whyline(dir.path(), &["--version"]));
+    let expected_commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(repo_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".to_string(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        );
+    assert_eq!(
+        version.trim(),
+        format!(
+            "whyline {} (commit {expected_commit})",
+            env!("CARGO_PKG_VERSION")
+        )
     );
 }
