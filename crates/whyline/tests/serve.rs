@@ -820,3 +820,105 @@ fn the_background_refresh_keeps_its_bound_towards_prometheus() {
     eprintln!("requests in flight at most: {bounded} with --concurrency 2, {wider} with 6");
     assert!(wider > 2, "only {wider} in flight with --concurrency 6");
 }
+
+/// Issue #14, point 8: while the first refresh is held by a silent source,
+/// `/readyz` says 503 (and `/healthz` 200), an unknown metric is a 404 at
+/// once, and a question with an explicit time over a file source is
+/// answered from the file; once the refresh ends, `/readyz` is 200.
+#[test]
+fn during_warm_up_readiness_is_503_unknown_metrics_404_and_timed_questions_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    // An hour of minutes: orders fall when the CPU climbs at 00:40.
+    let mut csv = String::from("timestamp,orders,cpu\n");
+    for i in 0..60 {
+        let cpu = if i >= 40 { 95.0 } else { 40.0 + (i % 3) as f64 };
+        let orders = if i >= 40 {
+            20.0
+        } else {
+            100.0 + (i % 4) as f64
+        };
+        csv.push_str(&format!("2026-03-02T00:{i:02}:00Z,{orders},{cpu}\n"));
+    }
+    std::fs::write(dir.path().join("shop.csv"), csv).expect("data");
+    let catalog = dir.path().join("whyline.yaml");
+    std::fs::write(
+        &catalog,
+        format!(
+            r#"version: 1
+connections:
+  silent: {{ kind: prometheus, url: "http://127.0.0.1:{silent_port}" }}
+defaults:
+  owner: team-shop
+metrics:
+  - id: orders
+    layer: business
+    decision: Whether the shop keeps its current checkout
+    audience: [leadership]
+    good: higher
+    thresholds: {{ red: {{ below: 50 }} }}
+    source: {{ csv: {{ path: shop.csv, column: orders }} }}
+    drivers:
+      - {{ metric: cpu, effect: decreases }}
+  - id: cpu
+    layer: system
+    decision: Whether to add hosts
+    audience: [team-shop]
+    source: {{ csv: {{ path: shop.csv, column: cpu }} }}
+  - id: queue_depth
+    layer: system
+    decision: Whether to add workers
+    audience: [team-shop]
+    source: {{ prometheus: {{ connection: silent, query: "sum(queue_depth)" }} }}
+"#
+        ),
+    )
+    .expect("write");
+    let server = Server::start(
+        &[
+            "--catalog",
+            catalog.to_str().expect("utf-8"),
+            "--source-timeout",
+            "6s",
+            "--request-timeout",
+            "5s",
+        ],
+        &[],
+    );
+    let warm = Instant::now();
+    let (code, body) = get(&server.base, "/readyz", None);
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(json(&body)["ready"], false);
+    assert_eq!(get(&server.base, "/healthz", None).0, 200);
+    let (code, body) = get(&server.base, "/api/why/ordrs", None);
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("orders"), "{body}");
+    // No time given: nothing to answer from yet.
+    assert_eq!(get(&server.base, "/api/why/orders", None).0, 503);
+    let (code, body) = get(
+        &server.base,
+        "/api/why/orders?at=2026-03-02T00:59:00Z",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let answer = json(&body);
+    assert_eq!(answer["status"], "red", "{answer}");
+    assert_eq!(answer["causes"][0]["metric"], "cpu", "{answer}");
+    // All of that happened while the refresh was still held.
+    assert!(
+        warm.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        warm.elapsed()
+    );
+    assert_eq!(get(&server.base, "/readyz", None).0, 503);
+    let ready = server.wait_for("/readyz", None, |s, _| s == 200);
+    assert_eq!(ready["ready"], true);
+    assert!(ready["refreshed_at"].is_string());
+}

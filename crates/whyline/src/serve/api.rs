@@ -19,7 +19,7 @@ use whyline_catalog::{Bound, Catalog};
 use whyline_series::{format_time, parse_time};
 use whyline_sources::Options;
 
-use super::state::{Shared, Snapshot, documents, now_ms};
+use super::state::{Loaded, Shared, Snapshot, documents, now_ms};
 use super::{alerts, assets};
 use crate::common;
 use crate::why::{self, AskError, Question};
@@ -118,6 +118,7 @@ routes! {
     "/" => assets::index,
     "/assets/{file}" => assets::file,
     "/healthz" => healthz,
+    "/readyz" => readyz,
     "/api/openapi.json" => openapi,
     "/api/check" => check,
     "/api/catalog" => catalog,
@@ -146,6 +147,26 @@ async fn healthz(State(shared): Shared_) -> Json<Value> {
         "catalog_version": shared.loaded().version,
         "data": shared.snapshot().is_some(),
     }))
+}
+
+/// Readiness: 200 once the first data snapshot is read, 503 before (a load
+/// balancer or Kubernetes probe waits; `/healthz` is liveness only).
+async fn readyz(State(shared): Shared_) -> Response {
+    match shared.snapshot() {
+        Some(s) => Json(json!({
+            "ready": true,
+            "refreshed_at": format_time(s.refreshed_at),
+        }))
+        .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "ready": false,
+                "reason": "the first refresh is still running",
+            })),
+        )
+            .into_response(),
+    }
 }
 
 async fn openapi() -> Response {
@@ -296,7 +317,24 @@ async fn why_route(
 ) -> ApiResult {
     let Path(metric) = path?;
     let Query(q) = query?;
-    let snapshot = shared.snapshot().ok_or_else(no_data_yet)?;
+    // An unknown metric is a 404 at any time, warm-up included; a question
+    // with an explicit time is read from the sources before the first
+    // refresh ends.
+    let current = shared.loaded();
+    let asked = Question::parse(
+        &current.catalog,
+        &metric,
+        q.at.as_deref(),
+        q.baseline.as_deref(),
+        q.window.as_deref(),
+    )?;
+    let Some(snapshot) = shared.snapshot() else {
+        if asked.at.is_none() && asked.periods.is_none() {
+            return Err(no_data_yet());
+        }
+        let value = read_and_answer(&shared, current, asked).await?;
+        return Ok(Json(value).into_response());
+    };
     let catalog = &snapshot.loaded.catalog;
     if catalog.index_of(&metric).is_none() && shared.loaded().catalog.index_of(&metric).is_some() {
         return Err(ApiError::new(
@@ -342,8 +380,17 @@ pub(crate) async fn answer(
     if (covered && held()) || !network {
         return compute(shared, move || over_snapshot(&snapshot, &question)).await?;
     }
-    // A time before the snapshot's window: read that window from the sources,
-    // a bounded number of such reads at a time.
+    // A time before the snapshot's window: read that window from the sources.
+    read_and_answer(shared, Arc::clone(&snapshot.loaded), question).await
+}
+
+/// Reads the question's window from the sources and answers it, a bounded
+/// number of such reads at a time.
+async fn read_and_answer(
+    shared: &Arc<Shared>,
+    loaded: Arc<Loaded>,
+    question: Question,
+) -> Result<Value, ApiError> {
     let _permit = shared
         .on_demand
         .acquire()
@@ -358,7 +405,6 @@ pub(crate) async fn answer(
             timeout: config.source_timeout,
             ..Options::default()
         };
-        let loaded = &snapshot.loaded;
         why::ask_sources(
             &loaded.catalog,
             &loaded.graph,
