@@ -1,10 +1,13 @@
 //! Installs the page's JavaScript libraries from npm (pinned by
-//! `web/package-lock.json`) and tells the compiler where they are, so the
-//! binary embeds them and serves every asset itself, offline.
+//! `web/package-lock.json`) into the build's own folder (`OUT_DIR`, never the
+//! source tree) and tells the compiler where they are, so the binary embeds
+//! them and serves every asset itself, offline.
 //!
 //! Third-party code is never committed: `npm ci` fetches it at build time
 //! (from npm's cache when offline). Set `WHYLINE_WEB_MODULES` to a
-//! `node_modules` folder installed elsewhere to skip npm entirely.
+//! `node_modules` folder installed elsewhere to skip npm entirely. Without
+//! Node.js and npm the build still succeeds, with a warning: `serve` then
+//! serves the API and a plain page that says how to get the full one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,70 +52,81 @@ fn commit(manifest: &Path) {
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     commit(&manifest);
+    println!("cargo::rustc-check-cfg=cfg(whyline_plain_page)");
     let web = manifest.join("../../web");
     println!("cargo:rerun-if-env-changed=WHYLINE_WEB_MODULES");
-    println!(
-        "cargo:rerun-if-changed={}",
-        web.join("package-lock.json").display()
-    );
-    println!(
-        "cargo:rerun-if-changed={}",
-        web.join("package.json").display()
-    );
+    for file in ["package-lock.json", "package.json"] {
+        println!("cargo:rerun-if-changed={}", web.join(file).display());
+    }
     let modules = match std::env::var_os("WHYLINE_WEB_MODULES") {
-        Some(dir) => PathBuf::from(dir),
+        Some(dir) => Ok(PathBuf::from(dir)),
         None => {
-            let modules = web.join("node_modules");
-            if !installed(&modules) || stale(&web) {
-                npm_ci(&web);
-            }
-            modules
+            let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo")).join("web");
+            install(&web, &out).map(|()| out.join("node_modules"))
         }
     };
-    for (variable, file) in ASSETS {
-        let path = modules.join(file);
-        if !path.is_file() {
-            panic!(
-                "the page's library file {} is missing: run `npm ci` in {} (needs Node.js and npm), or set WHYLINE_WEB_MODULES to a node_modules folder that has it",
-                path.display(),
-                web.display()
-            );
+    let modules = modules.and_then(|m| {
+        if installed(&m) {
+            Ok(m)
+        } else {
+            Err(format!(
+                "{} lacks the page's libraries (run `npm ci` there, or unset WHYLINE_WEB_MODULES)",
+                m.display()
+            ))
         }
-        let path = path.canonicalize().unwrap_or(path);
-        println!("cargo:rustc-env={variable}={}", path.display());
-        println!("cargo:rerun-if-changed={}", path.display());
+    });
+    match modules {
+        Ok(modules) => {
+            for (variable, file) in ASSETS {
+                let path = modules.join(file);
+                let path = path.canonicalize().unwrap_or(path);
+                println!("cargo:rustc-env={variable}={}", path.display());
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+            // The browser tests drive Chromium with playwright-core from here.
+            println!("cargo:rustc-env=WHYLINE_NODE_MODULES={}", modules.display());
+        }
+        Err(why) => {
+            println!(
+                "cargo:warning=whyline builds without its interactive page: {why}. `whyline serve` serves the API and a plain page; install Node.js and npm and rebuild for the full page."
+            );
+            println!("cargo:rustc-cfg=whyline_plain_page");
+            println!("cargo:rustc-env=WHYLINE_NODE_MODULES=");
+        }
+    }
+}
+
+/// `npm ci` of `web/`'s pins into `out`, unless already done for this lock file.
+fn install(web: &Path, out: &Path) -> Result<(), String> {
+    let lock = web.join("package-lock.json");
+    let same = |a: &Path, b: &Path| match (std::fs::read(a), std::fs::read(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if installed(&out.join("node_modules"))
+        && same(&lock, &out.join("node_modules/.whyline-lock.json"))
+    {
+        return Ok(());
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(web.join(file), out.join(file))
+            .map_err(|e| format!("cannot copy {file} into {}: {e}", out.display()))?;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+        .current_dir(out)
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            let _ = std::fs::copy(&lock, out.join("node_modules/.whyline-lock.json"));
+            Ok(())
+        }
+        Ok(s) => Err(format!("`npm ci` failed ({s})")),
+        Err(e) => Err(format!("cannot run npm ({e})")),
     }
 }
 
 fn installed(modules: &Path) -> bool {
     ASSETS.iter().all(|(_, file)| modules.join(file).is_file())
-}
-
-/// npm records what it installed; a newer lock file means the pins changed.
-fn stale(web: &Path) -> bool {
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    match (
-        modified(&web.join("package-lock.json")),
-        modified(&web.join("node_modules/.package-lock.json")),
-    ) {
-        (Some(lock), Some(done)) => lock > done,
-        _ => true,
-    }
-}
-
-fn npm_ci(web: &Path) {
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
-        .current_dir(web)
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => panic!(
-            "`npm ci` in {} failed ({s}); the page's libraries could not be installed",
-            web.display()
-        ),
-        Err(e) => panic!(
-            "cannot run npm ({e}): the page's libraries come from npm at build time; install Node.js and npm, or set WHYLINE_WEB_MODULES"
-        ),
-    }
 }

@@ -15,7 +15,9 @@
 // Fails (exit 1) on any console message of level warning or error, any page
 // error, or any request that leaves the server's origin. Prints one JSON line
 // of measurements. Chromium is the system one ($CHROMIUM or /usr/bin/chromium).
-import { chromium } from 'playwright-core';
+// playwright-core comes from the node_modules build.rs installed (outside the
+// source tree), named by PLAYWRIGHT_CORE; else from a local install.
+const { chromium } = await import(process.env.PLAYWRIGHT_CORE ?? 'playwright-core');
 
 const [mode, url, ...rest] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';

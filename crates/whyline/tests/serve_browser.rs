@@ -30,9 +30,7 @@ fn tools() -> Option<PathBuf> {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let playwright = repo_root()
-        .join("web/node_modules/playwright-core/package.json")
-        .is_file();
+    let playwright = playwright_core().is_some();
     match (chromium, node, playwright) {
         (Some(c), true, true) => Some(c),
         (c, node, playwright) => {
@@ -47,7 +45,7 @@ fn tools() -> Option<PathBuf> {
                 if playwright {
                     "found"
                 } else {
-                    "missing (npm ci in web/)"
+                    "missing (build with Node.js and npm: build.rs installs it)"
                 }
             );
             assert!(
@@ -58,6 +56,13 @@ fn tools() -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// playwright-core's entry, from the node_modules build.rs installed.
+fn playwright_core() -> Option<PathBuf> {
+    let modules = env!("WHYLINE_NODE_MODULES");
+    let entry = Path::new(modules).join("playwright-core/index.mjs");
+    (!modules.is_empty() && entry.is_file()).then_some(entry)
 }
 
 fn artefacts() -> PathBuf {
@@ -73,6 +78,10 @@ fn drive(chromium: &Path, args: &[&str]) -> serde_json::Value {
         .args(args)
         .current_dir(repo_root().join("web"))
         .env("CHROMIUM", chromium)
+        .env(
+            "PLAYWRIGHT_CORE",
+            playwright_core().expect("checked by tools()"),
+        )
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
