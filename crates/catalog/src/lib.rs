@@ -18,7 +18,7 @@ pub mod yaml;
 use std::path::Path;
 
 pub use diagnostic::{Code, Diagnostic, FileId, Location, Related, SourceFile};
-pub use duration::Duration;
+pub use duration::{Duration, DurationError};
 pub use load::LoadError;
 pub use model::{
     Aggregate, Bound, Catalog, Connection, ConnectionKind, Driver, Effect, Good, Layer, Metric,

@@ -32,8 +32,8 @@ pub enum TimeError {
     )]
     BadTime(String),
     /// Not a duration.
-    #[error("`{0}` is not a duration: write e.g. 90d, 7d, 6h, 30m")]
-    BadDuration(String),
+    #[error("`{0}` is not a duration ({1}): write e.g. 90d, 6h, 1h30m, 500ms")]
+    BadDuration(String, String),
     /// A duration of zero where a length is needed.
     #[error("`{0}` is zero: give a positive duration, e.g. 1m")]
     ZeroDuration(String),
@@ -78,29 +78,21 @@ pub fn format_time(ms: i64) -> String {
     }
 }
 
-/// Parses `90d`, `7d`, `6h`, `30m`, `45s`, `500ms`, `2w` (one number, one unit) into ms.
+/// Parses a duration into ms in the catalog's grammar (Prometheus' duration
+/// syntax: `90d`, `6h`, `1h30m`, `500ms`; see [`whyline_catalog::Duration`]),
+/// so a flag reads durations exactly as a catalog's `lag:` does. Zero is
+/// refused: every flag that takes one needs a length.
 pub fn parse_duration_ms(text: &str) -> Result<i64, TimeError> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: i64 = number
-        .parse()
-        .map_err(|_| TimeError::BadDuration(text.to_string()))?;
-    let unit_ms = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 604_800_000,
-        _ => return Err(TimeError::BadDuration(text.to_string())),
-    };
-    match n.checked_mul(unit_ms) {
-        Some(0) => Err(TimeError::ZeroDuration(text.to_string())),
-        Some(ms) => Ok(ms),
-        None => Err(TimeError::HugeDuration(text.to_string())),
+    match whyline_catalog::Duration::parse(text) {
+        Ok(d) if d.is_zero() => Err(TimeError::ZeroDuration(text.to_string())),
+        Ok(d) => {
+            i64::try_from(d.as_millis()).map_err(|_| TimeError::HugeDuration(text.to_string()))
+        }
+        Err(whyline_catalog::DurationError::Overflow) => {
+            Err(TimeError::HugeDuration(text.to_string()))
+        }
+        Err(e) => Err(TimeError::BadDuration(text.to_string(), e.to_string())),
     }
 }
 
@@ -141,6 +133,13 @@ mod tests {
         assert_eq!(parse_duration_ms("30m"), Ok(1_800_000));
         assert!(parse_duration_ms("7").is_err());
         assert!(parse_duration_ms("0d").is_err());
-        assert!(parse_duration_ms("1y").is_err());
+        assert!(parse_duration_ms("5m1h").is_err());
+        // One grammar with the catalog's `lag:`: compound durations and years.
+        assert_eq!(parse_duration_ms("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("1y"), Ok(365 * 86_400_000));
+        assert!(matches!(
+            parse_duration_ms("5 m"),
+            Err(TimeError::BadDuration(_, why)) if why.contains("without spaces")
+        ));
     }
 }

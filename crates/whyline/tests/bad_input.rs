@@ -622,6 +622,11 @@ fn cases(dir: &Path) -> Vec<Case> {
             &["--lookback", "`5parsecs` is not a duration"],
         ),
         (
+            "--lookback with a space",
+            &["why", "latency", "--data", "good.csv", "--lookback", "5 m"],
+            &["--lookback", "without spaces"],
+        ),
+        (
             "--step of zero",
             &["why", "latency", "--data", "good.csv", "--step", "0s"],
             &["--step", "is zero"],

@@ -2280,3 +2280,32 @@ fn completions_a_manual_page_and_the_version_with_its_commit() {
         )
     );
 }
+
+/// Issue #14, point 3: flags read durations in the catalog's grammar:
+/// `--lookback 1h30m` failed although `lag: 1h30m` works; it now means 90m.
+#[test]
+fn flags_read_durations_as_the_catalog_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let ask = |lookback: &str| {
+        let out = whyline(
+            dir.path(),
+            &[
+                "why",
+                "revenue",
+                "--catalog",
+                "d/shop/metrics",
+                "--data",
+                "d/data.csv",
+                "--lookback",
+                lookback,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{lookback}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(ask("1h30m"), ask("90m"));
+}
