@@ -194,34 +194,32 @@ pub fn import(inputs: &[Input], live: Option<&Live>) -> Draft {
     draft.warnings.extend(warnings);
     drafted.extend(from_rules);
     // One id, one metric: the first drafted is kept.
-    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut kept: Vec<(usize, DraftMetric)> = Vec::new();
     for (file, m) in drafted {
-        // The same series drafted twice (a recording rule reads a call of
-        // the service graph): one metric, with both origins and drivers.
-        if let Some((_, first)) = kept
-            .iter_mut()
-            .find(|(_, k)| k.id == m.id && k.query.is_some() && k.query == m.query)
-        {
-            first.origin = format!("{}, {}", first.origin, m.origin);
-            for d in m.drivers {
-                if !first.drivers.iter().any(|f| f.metric == d.metric) {
-                    first.drivers.push(d);
+        if let Some(&k) = seen.get(&m.id) {
+            let first = &mut kept[k].1;
+            // The same series drafted twice (a recording rule reads a call
+            // of the service graph): one metric, with both origins and drivers.
+            if first.query.is_some() && first.query == m.query {
+                first.origin = format!("{}, {}", first.origin, m.origin);
+                for d in m.drivers {
+                    if !first.drivers.iter().any(|f| f.metric == d.metric) {
+                        first.drivers.push(d);
+                    }
                 }
+            } else {
+                draft.skipped.push(Skipped {
+                    reason: format!(
+                        "`{}` was already drafted from {}; the first is kept",
+                        m.id, first.origin
+                    ),
+                    origin: m.origin,
+                });
             }
             continue;
         }
-        if let Some(first) = seen.get(&m.id) {
-            draft.skipped.push(Skipped {
-                origin: m.origin.clone(),
-                reason: format!(
-                    "`{}` was already drafted from {first}; the first is kept",
-                    m.id
-                ),
-            });
-            continue;
-        }
-        seen.insert(m.id.clone(), m.origin.clone());
+        seen.insert(m.id.clone(), kept.len());
         kept.push((file, m));
     }
     let (positions, mut metrics): (Vec<usize>, Vec<DraftMetric>) = kept.into_iter().unzip();

@@ -441,24 +441,30 @@ impl Pointwise {
     /// no single point is. The median's standard error is `1.2533 sigma /
     /// sqrt(n_eff)` (Kenney & Keeping 1962), the normal tail gives `p`.
     fn level(&self, direction: f64, range: Range<usize>) -> f64 {
-        let window: Vec<f64> = range
-            .filter_map(|t| t.checked_sub(self.from).and_then(|i| self.values.get(i)))
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
+        let window = self.window(range);
         let Some(level) = median(&window) else {
             return 0.0;
         };
         let n_eff = (window.len() as f64 * self.independence).max(1.0);
         let z = (level - self.center) / (self.scale * 1.2533 / n_eff.sqrt());
-        let one_sided = |z: f64| normal_upper_tail_surprise(z);
-        if direction > 0.0 {
-            one_sided(z)
-        } else if direction < 0.0 {
-            one_sided(-z)
-        } else {
-            (one_sided(z.abs()) - std::f64::consts::LN_2).max(0.0)
-        }
+        toward_surprise(z, direction)
+    }
+
+    /// The finite values at grid indices `range`, from the kept reference
+    /// points (`history`) and the scored ones.
+    fn window(&self, range: Range<usize>) -> Vec<f64> {
+        range
+            .filter_map(|t| {
+                if t >= self.from {
+                    self.values.get(t - self.from)
+                } else {
+                    t.checked_sub(self.history_from)
+                        .and_then(|i| self.history.get(i))
+                }
+            })
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect()
     }
 
     /// How far the median over grid indices `range` sits from the
@@ -466,12 +472,7 @@ impl Pointwise {
     /// single points: the size of a shift, where [`Pointwise::level`] is its
     /// significance.
     fn shift(&self, direction: f64, range: Range<usize>) -> f64 {
-        let window: Vec<f64> = range
-            .filter_map(|t| t.checked_sub(self.from).and_then(|i| self.values.get(i)))
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
-        let Some(level) = median(&window) else {
+        let Some(level) = median(&self.window(range)) else {
             return 0.0;
         };
         let sigmas = (level - self.center) / self.scale.max(f64::MIN_POSITIVE);
@@ -488,19 +489,7 @@ impl Pointwise {
     /// where a step long before does not. Both medians' standard errors as in
     /// [`Pointwise::level`]; 0 with fewer than [`RECENT_POINTS`] points before.
     fn growth(&self, direction: f64, before: Range<usize>, after: Range<usize>) -> f64 {
-        let value = |t: usize| -> Option<f64> {
-            if t >= self.from {
-                self.values.get(t - self.from).copied()
-            } else {
-                t.checked_sub(self.history_from)
-                    .and_then(|i| self.history.get(i))
-                    .copied()
-            }
-        };
-        let window = |r: Range<usize>| -> Vec<f64> {
-            r.filter_map(value).filter(|v| v.is_finite()).collect()
-        };
-        let (early, late) = (window(before), window(after));
+        let (early, late) = (self.window(before), self.window(after));
         if early.len() < RECENT_POINTS {
             return 0.0;
         }
@@ -510,13 +499,7 @@ impl Pointwise {
         let n_eff = |n: usize| (n as f64 * self.independence).max(1.0);
         let error =
             self.scale * 1.2533 * (1.0 / n_eff(early.len()) + 1.0 / n_eff(late.len())).sqrt();
-        let z = direction.signum() * (to - from) / error.max(f64::MIN_POSITIVE);
-        if direction == 0.0 {
-            (normal_upper_tail_surprise(((to - from) / error).abs()) - std::f64::consts::LN_2)
-                .max(0.0)
-        } else {
-            normal_upper_tail_surprise(z)
-        }
+        toward_surprise((to - from) / error.max(f64::MIN_POSITIVE), direction)
     }
 
     /// Replaces the bad direction's surprises of a share (`unit: "%"`, or
@@ -627,6 +610,18 @@ fn independence(x: &[f64]) -> f64 {
     ((1.0 - r) / (1.0 + r)).clamp(0.05, 1.0)
 }
 
+/// The normal tail surprise of a z toward `direction` (+1 up, -1 down; 0
+/// either way, less `ln 2` for having looked both ways).
+fn toward_surprise(z: f64, direction: f64) -> f64 {
+    if direction > 0.0 {
+        normal_upper_tail_surprise(z)
+    } else if direction < 0.0 {
+        normal_upper_tail_surprise(-z)
+    } else {
+        (normal_upper_tail_surprise(z.abs()) - std::f64::consts::LN_2).max(0.0)
+    }
+}
+
 /// `-ln P(Z >= z)` for a standard normal `Z`: `erfc` for moderate `z`, the
 /// asymptotic `z^2/2 + ln(z sqrt(2 pi))` where `erfc` underflows
 /// (Abramowitz & Stegun 26.2.12); 0 for `z <= 0`.
@@ -712,7 +707,7 @@ impl Focus {
         let sustained = incident.len() >= 2 * RECENT_POINTS
             && target.level(direction, incident.clone()) >= settings.moved_nats + searched
             && target.level(direction, lately.clone()) >= settings.moved_nats
-            && target.shift(direction, lately.clone()) >= SUSTAINED_SIGMAS;
+            && target.shift(direction, lately) >= SUSTAINED_SIGMAS;
         let (first, last) = match run_start {
             Some((_, last)) if sustained => (incident.start, last),
             None if sustained => (incident.start, incident.end.saturating_sub(1)),
@@ -1951,31 +1946,25 @@ fn gather<'a>(
 mod tests {
     use super::*;
 
-    /// A series: noise-free reference at 10 (spread from a repeating
-    /// pattern), then `tail` from grid index 300.
-    fn measured(tail: &[f64]) -> Pointwise {
-        let mut x: Vec<f64> = (0..300)
+    /// A reference at 10 (spread from a repeating pattern) up to grid index
+    /// `until`, then `tail`; scored from 300 on.
+    fn measured(until: usize, tail: impl IntoIterator<Item = f64>) -> Pointwise {
+        let mut x: Vec<f64> = (0..until)
             .map(|i| 10.0 + [0.0, 1.0, -1.0, 0.5, -0.5][i % 5])
             .collect();
-        x.extend_from_slice(tail);
+        x.extend(tail);
         Pointwise::measure(&x, &(60..300), &(300..x.len()), 1e-9, 240)
     }
 
     #[test]
     fn growth_sees_a_ramp_that_kept_growing_and_not_a_step_that_held() {
         // Ramp from 290 (inside the reference's last points) to 340.
-        let ramp: Vec<f64> = (300..340).map(|t| 10.0 + 0.2 * (t - 290) as f64).collect();
-        let mut x: Vec<f64> = (0..290)
-            .map(|i| 10.0 + [0.0, 1.0, -1.0, 0.5, -0.5][i % 5])
-            .collect();
-        x.extend((290..300).map(|t| 10.0 + 0.2 * (t - 290) as f64));
-        x.extend_from_slice(&ramp);
-        let p = Pointwise::measure(&x, &(60..300), &(300..340), 1e-9, 240);
+        let p = measured(290, (290..340).map(|t| 10.0 + 0.2 * (t - 290) as f64));
         assert!(p.growth(1.0, 290..310, 310..340) > 100f64.ln());
         // Growth is one-sided: a ramp up did not fall.
         assert_eq!(p.growth(-1.0, 290..310, 310..340), 0.0);
         // A step at 300 that holds: its level is unusual, it did not grow.
-        let step = measured(&[14.0; 40]);
+        let step = measured(300, [14.0; 40]);
         assert!(step.level(1.0, 310..340) > 100f64.ln());
         assert!(step.growth(1.0, 300..310, 310..340) < 1.0);
         // Too few points before: no evidence either way.

@@ -437,6 +437,21 @@ fn small_move(seed: u64, kind: FaultKind) -> (Catalog, Vec<Vec<f64>>, String, St
     panic!("seed {seed}: no size moves the target 2.5-3.5 sigma");
 }
 
+/// Asks the small-moves case `seed` at `at`; asserts the injected fault is
+/// the first cause named.
+fn names_the_fault_first(seed: u64, kind: FaultKind, at: usize) -> Explanation {
+    let (catalog, data, target, truth) = small_move(seed, kind);
+    let e = ask(&catalog, &data, &target, at, &[]);
+    assert_eq!(
+        ids(&catalog, &e).first(),
+        Some(&truth),
+        "seed {seed}: {} {:?}",
+        e.reason,
+        ids(&catalog, &e)
+    );
+    e
+}
+
 /// A step of a few sigma that holds since the change point is one incident,
 /// although few of its single points are unusual: before, only the last
 /// unusual run counted and the root's step (long before it) was no move.
@@ -444,16 +459,8 @@ fn small_move(seed: u64, kind: FaultKind) -> (Catalog, Vec<Vec<f64>>, String, St
 fn a_small_sustained_step_is_explained_from_its_change_point() {
     // Seeds of the small-moves suite that answered nothing before.
     for seed in [130_071u64, 130_089] {
-        let (catalog, data, target, truth) = small_move(seed, FaultKind::Step);
-        let e = ask(&catalog, &data, &target, 599, &[]);
+        let e = names_the_fault_first(seed, FaultKind::Step, 599);
         assert_ne!(e.status, Status::Red, "seed {seed}: {}", e.reason);
-        assert_eq!(
-            ids(&catalog, &e).first(),
-            Some(&truth),
-            "seed {seed}: {} {:?}",
-            e.reason,
-            ids(&catalog, &e)
-        );
     }
 }
 
@@ -465,16 +472,8 @@ fn a_small_sustained_step_is_explained_from_its_change_point() {
 fn a_short_run_of_moderately_unusual_points_is_explained() {
     // Seeds of the small-moves suite that answered nothing before.
     for seed in [130_007u64, 130_031, 130_046] {
-        let (catalog, data, target, truth) = small_move(seed, FaultKind::Spike);
-        let e = ask(&catalog, &data, &target, 544, &[]);
+        let e = names_the_fault_first(seed, FaultKind::Spike, 544);
         assert_ne!(e.status, Status::Red, "seed {seed}: {}", e.reason);
-        assert_eq!(
-            ids(&catalog, &e).first(),
-            Some(&truth),
-            "seed {seed}: {} {:?}",
-            e.reason,
-            ids(&catalog, &e)
-        );
     }
 }
 
@@ -487,14 +486,6 @@ fn a_short_run_of_moderately_unusual_points_is_explained() {
 fn a_ramp_that_leads_its_effect_is_the_root_not_its_service() {
     // Seeds of the small-moves suite that named the ramp's dependant before.
     for seed in [130_006u64, 130_018, 130_078] {
-        let (catalog, data, target, truth) = small_move(seed, FaultKind::Ramp);
-        let e = ask(&catalog, &data, &target, 599, &[]);
-        assert_eq!(
-            ids(&catalog, &e).first(),
-            Some(&truth),
-            "seed {seed}: {} {:?}",
-            e.reason,
-            ids(&catalog, &e)
-        );
+        names_the_fault_first(seed, FaultKind::Ramp, 599);
     }
 }

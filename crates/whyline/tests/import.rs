@@ -496,25 +496,20 @@ fn service_graph_openmetrics(csv: &str) -> String {
             out.push_str(&format!("{family}_total{{{labels}}} {total:.3} {time}\n"));
         }
     };
-    out.push_str("# TYPE traces_service_graph_request counter\n");
-    for (client, server) in calls {
-        let labels = format!("client=\"{client}\",server=\"{server}\"");
-        counter(
-            &mut out,
-            "traces_service_graph_request",
-            &labels,
-            &column(&format!("{client}_to_{server}_requests")),
-        );
-    }
-    out.push_str("# TYPE traces_service_graph_request_failed counter\n");
-    for (client, server) in calls {
-        let labels = format!("client=\"{client}\",server=\"{server}\"");
-        counter(
-            &mut out,
-            "traces_service_graph_request_failed",
-            &labels,
-            &column(&format!("{client}_to_{server}_failures")),
-        );
+    for (family, kind) in [
+        ("traces_service_graph_request", "requests"),
+        ("traces_service_graph_request_failed", "failures"),
+    ] {
+        out.push_str(&format!("# TYPE {family} counter\n"));
+        for (client, server) in calls {
+            let labels = format!("client=\"{client}\",server=\"{server}\"");
+            counter(
+                &mut out,
+                family,
+                &labels,
+                &column(&format!("{client}_to_{server}_{kind}")),
+            );
+        }
     }
     out.push_str("# TYPE traces_service_graph_request_server_seconds_bucket gauge\n");
     for (client, server) in calls {

@@ -554,6 +554,19 @@ fn a_source_that_stops_answering_leaves_its_metrics_stale_not_blank() {
     });
 }
 
+/// A port on 127.0.0.1 that accepts connections and never answers.
+fn silent_listener() -> u16 {
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
 #[test]
 fn a_dead_or_silent_source_degrades_the_page_instead_of_hanging_it() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -561,14 +574,7 @@ fn a_dead_or_silent_source_degrades_the_page_instead_of_hanging_it() {
     let dead = TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead_port = dead.local_addr().expect("addr").port();
     drop(dead);
-    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let silent_port = silent.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in silent.incoming().flatten() {
-            held.push(stream);
-        }
-    });
+    let silent_port = silent_listener();
     let catalog = dir.path().join("whyline.yaml");
     std::fs::write(
         &catalog,
@@ -828,14 +834,7 @@ fn the_background_refresh_keeps_its_bound_towards_prometheus() {
 #[test]
 fn during_warm_up_readiness_is_503_unknown_metrics_404_and_timed_questions_answer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let silent_port = silent.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in silent.incoming().flatten() {
-            held.push(stream);
-        }
-    });
+    let silent_port = silent_listener();
     // An hour of minutes: orders fall when the CPU climbs at 00:40.
     let mut csv = String::from("timestamp,orders,cpu\n");
     for i in 0..60 {
