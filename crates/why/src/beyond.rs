@@ -18,6 +18,10 @@ use whyline_stats::{RobustBaseline, median};
 use crate::engine::{
     Cause, Change, Explanation, Settings, Status, Windows, explain, start_of_change,
 };
+use crate::tuning::{
+    EXPLAINED_ENOUGH, SUSPECT_CORRELATION, SUSPECT_MARGIN, SUSPECT_MAX_LAG, SUSPECT_MOVE_CAP,
+    start_slack,
+};
 
 /// An edge the data suggests and the answer used: (driver, metric, effect, lag in points).
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +106,7 @@ pub fn explain_beyond<'a>(
             .drivers_of(stop)
             .map(|d| answer.shares.get(&(stop, d)).copied().unwrap_or(0.0))
             .sum();
-        if explained >= 0.5 {
+        if explained >= EXPLAINED_ENOUGH {
             break;
         }
         let Some(w) = answer.windows.clone() else {
@@ -257,11 +261,11 @@ fn best_suspect<'a>(
             .filter(|v| !v.is_nan())
             .map(|v| base.z(*v).abs())
             .fold(0.0, f64::max);
-        if z < settings.z_moved + 2.0 {
+        if z < settings.z_moved + SUSPECT_MARGIN {
             continue;
         }
         if let (Some(ss), Some(sy)) = (start_of_change(x, windows, settings), start_y) {
-            if ss > sy + 2 {
+            if ss > sy + start_slack(windows.incident.len()) {
                 continue;
             }
         }
@@ -270,7 +274,7 @@ fn best_suspect<'a>(
             - base.center)
             .signum();
         let dx = diff(&x[windows.baseline.clone()]);
-        let Some((r, lag)) = (0..=3usize)
+        let Some((r, lag)) = (0..=SUSPECT_MAX_LAG)
             .map(|lag| {
                 let delayed: Vec<f64> = (0..dx.len())
                     .map(|t| if t >= lag { dx[t - lag] } else { f64::NAN })
@@ -281,10 +285,10 @@ fn best_suspect<'a>(
         else {
             continue;
         };
-        if r.abs() < 0.3 || r.signum() * direction_x != direction_y {
+        if r.abs() < SUSPECT_CORRELATION || r.signum() * direction_x != direction_y {
             continue;
         }
-        let score = r.abs() * z.min(20.0);
+        let score = r.abs() * z.min(SUSPECT_MOVE_CAP);
         if best.as_ref().is_none_or(|(b, _)| score > *b) {
             best = Some((
                 score,

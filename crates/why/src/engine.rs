@@ -16,6 +16,7 @@ use crate::status::{deseasonalize, floored, judge_raw, relative, season_cut};
 use crate::tuning::{
     BACKGROUND_RATIO, CHANGE_STATISTIC, CLEAR_SHARE, DEMOTED, PINNED_POINTS, PRE_POINTS,
     PUSHES_BACK, RECENT_POINTS, START_SLACK, SUSTAINED_SIGMAS, UPSTREAM_BONUS, UPSTREAM_CAP,
+    start_slack,
 };
 
 /// Tuning knobs; the defaults suit minute data.
@@ -1263,7 +1264,9 @@ impl Ranking<'_> {
                     self.starts.get(&driver).copied().flatten(),
                     self.starts.get(&child).copied().flatten(),
                 ) {
-                    (Some(ps), Some(cs)) => ps <= cs + START_SLACK + lag,
+                    (Some(ps), Some(cs)) => {
+                        ps <= cs + start_slack(self.windows.incident.len()) + lag
+                    }
                     _ => true,
                 };
                 if pushes && clear && in_time && driver != self.target {

@@ -53,6 +53,33 @@ pub(crate) const BACKGROUND_RATIO: f64 = 2.0;
 /// lag) and still have caused it: change points are located to a few points.
 pub(crate) const START_SLACK: usize = 2;
 
+/// Points a suspected driver's change may follow the metric's in an incident
+/// of `incident_points`: [`START_SLACK`], or an eighth of a long incident,
+/// whichever is more. A slow change (a ramp) is located only to a fraction of
+/// its length, and the noisier of two ramps is located later, whichever came
+/// first (an imperfect map's unmapped ramp two points "late" lost its lead).
+pub(crate) fn start_slack(incident_points: usize) -> usize {
+    (incident_points / 8).max(START_SLACK)
+}
+
+/// How much further (robust sigmas of single points) than a moved metric an
+/// unmapped suspect must move: the search looks at every lower-layer metric,
+/// so a suspect must stand out of that crowd, not just of its own noise.
+pub(crate) const SUSPECT_MARGIN: f64 = 2.0;
+
+/// Smallest normal-time correlation of first differences for an unmapped
+/// suspect to be associated with a metric: about 0.3 in 240 baseline points
+/// is far beyond chance (standard error 1/sqrt(240) = 0.065), yet weak
+/// couplings through a chain of two or three edges still reach it.
+pub(crate) const SUSPECT_CORRELATION: f64 = 0.3;
+
+/// Longest lag (points) at which an unmapped suspect's association is sought.
+pub(crate) const SUSPECT_MAX_LAG: usize = 3;
+
+/// The largest move (sigma) that counts toward a suspect's score: beyond it,
+/// a bigger move says nothing more about being the cause.
+pub(crate) const SUSPECT_MOVE_CAP: f64 = 20.0;
+
 /// What a driver that clearly moved adds to the score it takes over from its
 /// dependant, per unit of its own move (capped at [`UPSTREAM_CAP`]): the most
 /// upstream anomaly wins ties, the bigger mover among several drivers.
