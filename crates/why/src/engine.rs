@@ -14,9 +14,9 @@ use whyline_stats::{
 use crate::path::{breadcrumb, path_signs};
 use crate::status::{deseasonalize, floored, judge_raw, relative, season_cut};
 use crate::tuning::{
-    BACKGROUND_RATIO, CHANGE_STATISTIC, CLEAR_SHARE, DEMOTED, PINNED_POINTS, PRE_POINTS,
-    PUSHES_BACK, RECENT_POINTS, START_SLACK, SUSTAINED_SIGMAS, UPSTREAM_BONUS, UPSTREAM_CAP,
-    start_slack,
+    BACKGROUND_RATIO, CHANGE_STATISTIC, CLEAR_SHARE, DEMOTED, DOMINANT_MOVE_MARGIN, DOMINANT_SHARE,
+    PINNED_POINTS, PRE_POINTS, PUSHES_BACK, RECENT_POINTS, START_SLACK, SUSTAINED_SIGMAS,
+    UPSTREAM_BONUS, UPSTREAM_CAP, start_slack,
 };
 
 /// Tuning knobs; the defaults suit minute data.
@@ -1256,9 +1256,15 @@ impl Ranking<'_> {
                 // The driver must be a candidate root itself (its own drivers do
                 // not explain it), not merely carried along by the same cause.
                 let own = own_scores.get(&driver).copied().unwrap_or(0.0);
-                let clear = own >= settings.z_moved
+                // Or it accounts for the bulk of its dependant's move and moved
+                // beyond its own noise: a slow ramp that began before the
+                // dependant keeps little "own" score after the background is
+                // taken out, yet it is what the dependant's fit points to.
+                let clear = (own >= settings.z_moved
                     && (p_moved >= settings.z_moved + 2.0
-                        || (p_moved >= settings.z_moved && share >= CLEAR_SHARE));
+                        || (p_moved >= settings.z_moved && share >= CLEAR_SHARE)))
+                    || (share >= DOMINANT_SHARE
+                        && p_moved >= settings.z_moved - DOMINANT_MOVE_MARGIN);
                 let lag = lag_points(edge.lag.as_millis(), settings.step_ms);
                 let in_time = match (
                     self.starts.get(&driver).copied().flatten(),

@@ -41,6 +41,17 @@ pub(crate) const DEMOTED: f64 = 0.3;
 /// and lets the metric's score pass down to that driver.
 pub(crate) const CLEAR_SHARE: f64 = 0.3;
 
+/// A share of its dependant's move from which a driver takes over the
+/// dependant's score although its own score (after the background before the
+/// incident is taken out) is small: most of the move is its doing by the fit.
+/// Above a half, so that one driver at most can hold it.
+pub(crate) const DOMINANT_SHARE: f64 = 0.6;
+
+/// How far below `z_moved` such a dominant driver's own move may stay: a
+/// ramp that began early shows 2 sigma or so in the focus, while noise that a
+/// fit credits with the bulk of a move is rarely even that far off.
+pub(crate) const DOMINANT_MOVE_MARGIN: f64 = 1.0;
+
 /// A fitted contribution below minus this share pushes the target back.
 pub(crate) const PUSHES_BACK: f64 = 0.05;
 

@@ -549,3 +549,14 @@ fn an_unmapped_ramp_located_a_little_late_is_still_the_lead() {
         answer.explanation.reason
     );
 }
+
+/// A slow ramp that began before the service it drives keeps little score of
+/// its own once the background before the incident is taken out, yet the
+/// service's fitted response puts most of its move on the ramp: the ramp is
+/// the root. Before, a driver needed 3 sigma of its own score to take over,
+/// and the service was named first.
+#[test]
+fn the_driver_a_service_s_fit_credits_with_most_of_its_move_is_the_root() {
+    // The small-moves suite's case that named the service before.
+    names_the_fault_first(130_075, FaultKind::Ramp, 599);
+}
