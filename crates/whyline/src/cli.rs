@@ -262,6 +262,9 @@ pub(crate) struct ReportArgs {
     /// Who reads it.
     #[arg(long, value_enum, default_value_t = Audience::Leadership)]
     pub(crate) audience: Audience,
+    /// The time zone of the title, the chart axes and the incident labels: `UTC`, or an offset such as `+01:00`, `-05:00`.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub(crate) tz: chrono::FixedOffset,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub(crate) format: ReportFormat,
@@ -570,4 +573,36 @@ pub(crate) struct ServeArgs {
     /// The page's address as people open it, for the links in alert messages [default: http://LISTEN/]
     #[arg(long, value_name = "URL")]
     pub(crate) page_url: Option<String>,
+}
+
+/// Reads `--tz`: `UTC` (or `Z`), or a fixed offset `+HH:MM`, `-HH`, `+HHMM`.
+pub(crate) fn parse_zone(text: &str) -> Result<chrono::FixedOffset, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") {
+        return Ok(chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    }
+    let refused = || {
+        format!(
+            "`{text}` is not a time zone whyline reads: write `UTC` or an offset from UTC such as `+01:00` or `-05:00` (named zones like Europe/Berlin are not read; give the offset in force for the period)"
+        )
+    };
+    let (sign, rest) = match t.chars().next() {
+        Some('+') => (1, &t[1..]),
+        Some('-') => (-1, &t[1..]),
+        _ => return Err(refused()),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return Err(refused());
+    }
+    let hours: i32 = digits[..2].parse().map_err(|_| refused())?;
+    let minutes: i32 = if digits.len() == 4 {
+        digits[2..].parse().map_err(|_| refused())?
+    } else {
+        0
+    };
+    if hours > 14 || minutes > 59 {
+        return Err(refused());
+    }
+    chrono::FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(refused)
 }

@@ -444,7 +444,13 @@ pub(crate) fn number(v: f64) -> String {
     } else if abs >= 1.0 {
         format!("{v:.1}")
     } else {
-        format!("{v:.3}")
+        // A value that rounds to zero is written without a sign.
+        let text = format!("{v:.3}");
+        if text == "-0.000" {
+            "0.000".to_string()
+        } else {
+            text
+        }
     }
 }
 

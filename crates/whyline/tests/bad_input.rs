@@ -627,6 +627,19 @@ fn cases(dir: &Path) -> Vec<Case> {
             &["--lookback", "without spaces"],
         ),
         (
+            "--tz as a zone name",
+            &[
+                "report",
+                "--data",
+                "good.csv",
+                "--tz",
+                "Europe/Berlin",
+                "-o",
+                "-",
+            ],
+            &["--tz", "`Europe/Berlin` is not a time zone", "+01:00"],
+        ),
+        (
             "--step of zero",
             &["why", "latency", "--data", "good.csv", "--step", "0s"],
             &["--step", "is zero"],

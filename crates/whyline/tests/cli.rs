@@ -1635,7 +1635,7 @@ fn report_to_a_dash_goes_to_standard_output_not_a_file_named_dash() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).starts_with("# Metrics report"),
+        stdout(&out).starts_with("# 2 March 2026: Revenue per hour red since "),
         "{}",
         stdout(&out)
     );

@@ -170,6 +170,54 @@ fn the_leadership_report_renders_offline_with_every_business_metric() {
         "the why of revenue is on the page"
     );
 
+    // The charts read as a printed time-series panel: round local times on
+    // the axis, values with the unit, labelled thresholds and incident, and
+    // the root cause's own chart beside the metric it explains.
+    let start = dom_text
+        .find("data-metric=\"revenue\"")
+        .expect("revenue section");
+    let revenue = &dom_text[start..];
+    let revenue = &revenue[..revenue.find("</section>").unwrap_or(revenue.len())];
+    let texts = svg_texts(revenue);
+    let is_clock = |t: &str| {
+        t.len() == 5
+            && t.as_bytes()[2] == b':'
+            && t.chars().filter(char::is_ascii_digit).count() == 4
+    };
+    assert!(
+        texts.iter().filter(|t| is_clock(t)).count() >= 3,
+        "time ticks: {texts:?}"
+    );
+    assert!(texts.iter().any(|t| t == "06:00"), "round ticks: {texts:?}");
+    assert!(
+        texts.iter().any(|t| t == "12,000 USD/h"),
+        "values with unit and thousands separator: {texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t == "red < 9,000 USD/h")
+            && texts.iter().any(|t| t == "amber < 10,000 USD/h"),
+        "threshold labels: {texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("incident from ") && is_clock(&t[14..])),
+        "incident label: {texts:?}"
+    );
+    assert!(
+        revenue.contains("data-root=\"checkout_cpu_utilization\"")
+            && texts
+                .iter()
+                .any(|t| t == "root cause: Checkout CPU utilisation"),
+        "the root cause's chart: {texts:?}"
+    );
+    assert!(
+        dom_text.contains("<h1>2 March 2026: Revenue per hour red since "),
+        "a title a person would write"
+    );
+    // Okabe-Ito blue for the series, never plotters' default pure blue.
+    assert!(revenue.contains("#0072B2") && !revenue.contains("#0000FF"));
+
     // No request left the page: the only URL requests in the network log are
     // the browser's own update and account services, never from the page.
     let log = std::fs::read_to_string(&netlog).unwrap_or_default();
@@ -203,4 +251,64 @@ fn the_leadership_report_renders_offline_with_every_business_metric() {
         std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0) > 10_000,
         "a real screenshot"
     );
+
+    // Printed to PDF (A4), its first page as a picture, for CI.
+    let pdf = dir.path().join("report.pdf");
+    let out = headless(&browser, &dir.path().join("p3"))
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success() && pdf.is_file(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = artefacts.join("report-pdf");
+    match Command::new("pdftoppm")
+        .args(["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&pdf)
+        .arg(&page)
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let png = artefacts.join("report-pdf.png");
+            assert!(
+                std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0) > 10_000,
+                "a real printed page"
+            );
+        }
+        Err(e) => {
+            assert!(
+                std::env::var("WHYLINE_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "pdftoppm cannot run ({e}) but WHYLINE_REQUIRE_SERVICES=1"
+            );
+            eprintln!(
+                "skipped the printed page: pdftoppm is not installed (apt-get install poppler-utils)"
+            );
+        }
+    }
+}
+
+/// The text of every SVG `<text>` element in `html`, unescaped.
+fn svg_texts(html: &str) -> Vec<String> {
+    html.split("<text")
+        .skip(1)
+        .filter_map(|chunk| {
+            let body = &chunk[chunk.find('>')? + 1..];
+            let text = &body[..body.find("</text>")?];
+            Some(
+                text.trim()
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&"),
+            )
+        })
+        .collect()
 }
