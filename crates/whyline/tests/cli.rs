@@ -1946,10 +1946,17 @@ fn a_source_that_never_answers_is_given_up_at_the_timeout_by_every_reading_comma
         let seen = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
         assert!(seen.contains("reading 0/2 metrics"), "{seen}");
         assert!(seen.contains("of at most 3 s (--timeout)"), "{seen}");
-        assert!(
-            seen.contains("waited 3.0 s for the data sources (at most 3 s: --timeout)"),
-            "{seen}"
-        );
+        // 3.0 s, or a tenth or two more on a loaded machine (seen: 3.1 s while
+        // the whole suite ran on 2 cores); never the 60 s default.
+        let waited = seen
+            .split("waited ")
+            .nth(1)
+            .and_then(|rest| {
+                rest.split(" s for the data sources (at most 3 s: --timeout)")
+                    .next()
+            })
+            .and_then(|secs| secs.parse::<f64>().ok());
+        assert!(waited.is_some_and(|s| (3.0..3.5).contains(&s)), "{seen}");
     }
 }
 
