@@ -8,6 +8,8 @@
 //     data's lead LEAD and highlights the lead's path on the map.
 //   node web/e2e/page.mjs big URL SCREENSHOT
 //     loads a large map and checks it is drawn, searchable and clickable in time.
+//   node web/e2e/page.mjs dead URL
+//     a server none of whose metrics could be read: the page says unknown.
 //   node web/e2e/page.mjs token URL TOKEN
 //     a server that needs a token: the page asks for it, then shows the map;
 //     the token given once as #token=... is kept for the tab and leaves the address.
@@ -71,6 +73,24 @@ try {
     if (unexpected.length) fail('console: ' + unexpected.join(' | '));
     if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
     console.log(JSON.stringify({ mode, nodes }));
+    process.exit(0);
+  }
+
+  if (mode === 'dead') {
+    // Every source unreadable: the page says the statuses are unknown and
+    // that no data was read, never "Nothing is red" or a data time.
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="map"]', { timeout: 30000 });
+    await page.waitForFunction(() => document.querySelectorAll('#red-list li').length > 0, null, { timeout: 30000 });
+    const list = await page.$eval('#red-list', (l) => l.textContent);
+    const header = await page.$eval('#freshness', (f) => f.textContent);
+    if (list.includes('Nothing is red')) fail('the red list says: ' + list);
+    if (!list.includes('unknown')) fail('the red list does not say the statuses are unknown: ' + list);
+    if (header.includes('data to')) fail('the header claims a data time: ' + header);
+    if (!header.includes('no data read')) fail('the header does not say no data was read: ' + header);
+    if (problems.length) fail('console: ' + problems.join(' | '));
+    if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
+    console.log(JSON.stringify({ mode, list, header }));
     process.exit(0);
   }
 

@@ -79,12 +79,28 @@
   }
 
   // ---- formatting ----
+  // `d` decimals as Rust's `{:.d}` writes them (the CLI): the exact binary
+  // value rounded, exact ties to even, where toFixed rounds ties up.
+  function fixed(v, d) {
+    const m = v * 2 ** (d + 1); // exact: a power of two
+    const five = 5 ** d;
+    if (Number.isInteger(m) && Math.abs(m) % 2 === 1 && Math.abs(m) % five === 0) {
+      const k = Math.floor(m / five / 2); // v * 10^d = k + 0.5
+      const even = k % 2 === 0 ? k : k + 1;
+      return (even / 10 ** d).toFixed(d);
+    }
+    return v.toFixed(d);
+  }
   function num(v) {
     if (v === null || v === undefined || !Number.isFinite(v)) return 'n/a';
     const a = Math.abs(v);
-    if (a >= 100) return Math.round(v).toLocaleString('en-US');
-    if (a >= 1) return v.toFixed(1);
-    return v.toFixed(3);
+    // The CLI's rounding (crates/whyline/src/why.rs `number`): half away
+    // from zero, and no sign on a value that rounds to zero.
+    if (a >= 1e15) return v.toExponential(2).replace('e+', 'e');
+    if (a >= 100) return (v < 0 ? '-' : '') + Math.round(a).toLocaleString('en-US');
+    if (a >= 1) return fixed(v, 1);
+    const t = fixed(v, 3);
+    return t === '-0.000' ? '0.000' : t;
   }
   function pct(v) {
     return v === null || v === undefined || !Number.isFinite(v) ? '' : (v >= 0 ? '+' : '') + Math.round(v * 100) + '%';
@@ -317,7 +333,13 @@
       .filter((m) => ['red', 'amber'].includes(statusOf(m.id)))
       .sort((a, b) => LAYERS.indexOf(a.layer) - LAYERS.indexOf(b.layer) || a.id.localeCompare(b.id));
     if (!red.length) {
-      list.replaceChildren(el('li', { class: 'hint' }, 'Nothing is red.'));
+      // "Nothing is red" only of what could be judged.
+      const all = state.catalog.metrics.length;
+      const unknown = state.catalog.metrics.filter((m) => !['red', 'amber', 'green'].includes(statusOf(m.id))).length;
+      const text = unknown === 0 ? 'Nothing is red.'
+        : unknown === all ? 'Every status is unknown: no metric could be read, so nothing can be called red or green.'
+          : 'Nothing is red or amber among the ' + (all - unknown) + ' metrics read; ' + unknown + ' unknown.';
+      list.replaceChildren(el('li', { class: 'hint', dataset: { unknown: String(unknown) } }, text));
       return;
     }
     list.replaceChildren(...red.map((m) => el('li', {},
@@ -330,7 +352,7 @@
   function describe(change, unit) {
     if (!change) return '';
     const u = unit ? ' ' + unit : '';
-    const sigma = Number.isFinite(change.sigma) ? ', ' + (change.sigma >= 0 ? '+' : '') + change.sigma.toFixed(1) + ' σ' : '';
+    const sigma = Number.isFinite(change.sigma) ? ', ' + (change.sigma >= 0 ? '+' : '') + fixed(change.sigma, 1) + ' σ' : '';
     return num(change.observed) + u + ' vs ' + num(change.baseline) + ' (' + pct(change.relative) + sigma + ')';
   }
 
@@ -416,12 +438,12 @@
     if (why.unmapped_edges.length) {
       parts.push(el('h2', {}, 'Mapping work owed'));
       parts.push(el('ul', {}, ...why.unmapped_edges.map((e) =>
-        el('li', {}, e.from + ' ' + e.effect + ' ' + e.to + ' (lag ' + e.lag + ', normal-time correlation ' + e.strength.toFixed(2) + '; suggested by the data, not in the map)'))));
+        el('li', {}, e.from + ' ' + e.effect + ' ' + e.to + ' (lag ' + e.lag + ', normal-time correlation ' + fixed(e.strength, 2) + '; suggested by the data, not in the map)'))));
     }
     if (why.causes.length > 1) {
       parts.push(el('h2', {}, 'Other candidates'));
       parts.push(el('ul', {}, ...why.causes.slice(1).map((c) =>
-        el('li', {}, c.score.toFixed(2) + '  ' + c.path.join(' ← ') + (c.consistent ? '' : '  (moved the wrong way for this path)')))));
+        el('li', {}, fixed(c.score, 2) + '  ' + c.path.join(' ← ') + (c.consistent ? '' : '  (moved the wrong way for this path)')))));
     }
     if (why.blind.length || why.missing.length) {
       parts.push(el('h2', {}, 'Could not look at'));
@@ -521,7 +543,8 @@
       f.textContent = 'reading the data for the first time…';
       return;
     }
-    const to = s.data ? 'data to ' + hhmm(s.data.to) + ', ' : '';
+    // The time of the data actually read, not of the window asked for.
+    const to = s.data && s.data.read_to ? 'data to ' + hhmm(s.data.read_to) + ', ' : 'no data read, ';
     f.textContent = to + 'refreshed ' + s.refreshed_at.slice(11, 19) + ' UTC' + (s.refreshing ? ' (refreshing…)' : '') + (s.stale ? ' — STALE' : '');
     f.classList.toggle('stale', !!s.stale);
     const missing = s.metrics.filter((m) => m.missing).length;

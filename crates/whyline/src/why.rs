@@ -693,7 +693,9 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
         .map(|c| {
             format!(
                 "  {:.2}  {}{}",
-                c.score,
+                // The JSON's value (three decimals), so that the page, which
+                // writes that value, prints the same digits.
+                (c.score * 1000.0).round() / 1000.0,
                 c.path
                     .iter()
                     .map(|m| id(*m))

@@ -159,6 +159,33 @@ fn the_page_names_the_datas_lead_where_the_map_ends_at_the_asked_metric() {
     assert_eq!(result["lead"], "checkout_cpu_utilization");
 }
 
+/// Issue #16: with every source unreadable, the page says the statuses are
+/// unknown (not "Nothing is red") and that no data was read (not the time of
+/// the window asked for).
+#[test]
+fn with_every_source_dead_the_page_says_unknown() {
+    let Some(chromium) = tools() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A file with a time column and no metric of the catalog in it.
+    let data = dir.path().join("none.csv");
+    let rows: String = (0..120)
+        .map(|i| format!("2026-03-02T{:02}:{:02}:00Z,{i}\n", i / 60, i % 60))
+        .collect();
+    std::fs::write(&data, format!("timestamp,unrelated\n{rows}")).expect("write");
+    let server = Server::start(
+        &[
+            "--catalog",
+            "examples/shop/metrics",
+            "--data",
+            data.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    server.wait_ready();
+    let result = drive(&chromium, &["dead", &format!("{}/", server.base)]);
+    assert_eq!(result["mode"], "dead");
+}
+
 #[test]
 fn a_map_of_2000_metrics_stays_usable() {
     let Some(chromium) = tools() else { return };

@@ -251,7 +251,17 @@ async fn status(State(shared): Shared_) -> Json<Value> {
     out["stale"] = json!(now_ms() - s.refreshed_at > stale_after);
     out["data"] = match s.data.grid {
         Some(g) => {
-            json!({"from": format_time(g.start), "to": format_time(g.time(g.len.saturating_sub(1))), "step_ms": g.step, "points": g.len})
+            // The last point any metric of the catalog has a value at: what
+            // was read, not the window asked for (null when nothing was).
+            let read_to = s
+                .data
+                .series
+                .iter()
+                .filter(|(id, _)| catalog.index_of(id).is_some())
+                .filter_map(|(_, a)| a.values.iter().rposition(|v| v.is_finite()))
+                .max()
+                .map(|i| format_time(g.time(i)));
+            json!({"from": format_time(g.start), "to": format_time(g.time(g.len.saturating_sub(1))), "read_to": read_to, "step_ms": g.step, "points": g.len})
         }
         None => Value::Null,
     };
