@@ -8,6 +8,9 @@
 //     data's lead LEAD and highlights the lead's path on the map.
 //   node web/e2e/page.mjs big URL SCREENSHOT
 //     loads a large map and checks it is drawn, searchable and clickable in time.
+//   node web/e2e/page.mjs review URL SCREENSHOT PLANTED
+//     the review tab at 1280x800: headings and lists rendered, no literal
+//     Markdown, and PLANTED (HTML written into the catalog) shown as text.
 //   node web/e2e/page.mjs dead URL
 //     a server none of whose metrics could be read: the page says unknown.
 //   node web/e2e/page.mjs token URL TOKEN
@@ -73,6 +76,37 @@ try {
     if (unexpected.length) fail('console: ' + unexpected.join(' | '));
     if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
     console.log(JSON.stringify({ mode, nodes }));
+    process.exit(0);
+  }
+
+  if (mode === 'review') {
+    // The review tab at the size of a laptop: rendered (headings, lists), no
+    // literal Markdown, and the HTML planted in the catalog shown as text.
+    const [screenshot, planted] = rest;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="map"]', { timeout: 30000 });
+    await page.click('#tab-review');
+    await page.waitForSelector('#review[data-ready="1"]', { timeout: 60000 });
+    const seen = await page.$eval('#review', (r) => ({
+      h1: r.querySelectorAll('h1').length,
+      h2: r.querySelectorAll('h2').length,
+      li: r.querySelectorAll('li').length,
+      strong: r.querySelectorAll('strong').length,
+      planted: r.querySelectorAll('img, script, iframe, [onerror], [onclick]').length,
+      text: r.textContent,
+    }));
+    if (seen.h2 < 2) fail('the review has ' + seen.h2 + ' h2 headings');
+    if (seen.li < 1) fail('the review has no list item');
+    if (seen.text.includes('##') || seen.text.includes('**')) fail('literal Markdown in the review: ' + seen.text.slice(0, 300));
+    if (seen.planted) fail('markup from the catalog became ' + seen.planted + ' element(s)');
+    if (!seen.text.includes(planted)) fail('the planted text is not shown as text: ' + seen.text.slice(0, 500));
+    const pwned = await page.evaluate(() => window.pwned === true);
+    if (pwned) fail('script from the catalog ran');
+    await page.screenshot({ path: screenshot });
+    if (problems.length) fail('console: ' + problems.join(' | '));
+    if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
+    console.log(JSON.stringify({ mode, h1: seen.h1, h2: seen.h2, li: seen.li, strong: seen.strong }));
     process.exit(0);
   }
 
@@ -148,8 +182,8 @@ try {
     // The review tab.
     await page.click('#tab-review');
     await page.waitForSelector('#review[data-ready="1"]', { timeout: 60000 });
-    const review = await page.$eval('#review', (p) => p.textContent);
-    if (!review.includes('#')) fail('the review tab is empty: ' + review.slice(0, 200));
+    const headings = await page.$$eval('#review h2', (h) => h.length);
+    if (headings < 2) fail('the review tab shows ' + headings + ' headings');
     await page.screenshot({ path: screenshot.replace(/\.png$/, '-review.png') });
     await page.click('#tab-map');
     // Search finds a metric and shows it.

@@ -602,7 +602,11 @@
     $('tab-review').setAttribute('aria-pressed', String(name === 'review'));
     if (name === 'review') {
       api('/api/review').then((r) => {
-        $('review').textContent = r.ok ? r.body.markdown : r.body.error;
+        // The server renders the review with every text escaped and raw HTML
+        // shown as text (crates/whyline/src/markdown.rs), and the CSP forbids
+        // inline script, so the catalog's words cannot become markup here.
+        if (r.ok) $('review').innerHTML = r.body.html;
+        else $('review').textContent = r.body.error;
         $('review').dataset.ready = '1';
       });
     } else if (state.cy) {

@@ -11,6 +11,7 @@ mod export;
 mod git;
 mod graph;
 mod import;
+mod markdown;
 mod output;
 mod progress;
 mod pull;

@@ -159,6 +159,55 @@ fn the_page_names_the_datas_lead_where_the_map_ends_at_the_asked_metric() {
     assert_eq!(result["lead"], "checkout_cpu_utilization");
 }
 
+/// Issue #16: the Review tab shows the review rendered (headings, lists), and
+/// HTML written into the catalog (here an owner) is shown as text, never run:
+/// the strict CSP stays and no console error appears.
+#[test]
+fn the_review_tab_is_rendered_and_the_catalog_s_html_stays_text() {
+    let Some(chromium) = tools() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let metrics = serve_support::copy_example(dir.path());
+    let business = metrics.join("business.yaml");
+    let text = std::fs::read_to_string(&business).expect("business.yaml");
+    let planted = r#"team-growth <img src=x onerror="window.pwned=true">"#;
+    let owner = "    owner: team-growth\n    decision: >-\n      Whether the P&L owner";
+    assert!(text.contains(owner), "the example's revenue owner moved");
+    std::fs::write(
+        &business,
+        text.replacen(
+            owner,
+            &owner.replace("team-growth", &format!("'{planted}'")),
+            1,
+        ),
+    )
+    .expect("write");
+    let data = serve_support::shop_data(dir.path());
+    let server = Server::start(
+        &[
+            "--catalog",
+            metrics.to_str().expect("utf-8"),
+            "--data",
+            data.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    server.wait_ready();
+    let shot = artefacts().join("serve-review.png");
+    let result = drive(
+        &chromium,
+        &[
+            "review",
+            &format!("{}/", server.base),
+            shot.to_str().expect("utf-8"),
+            planted,
+        ],
+    );
+    assert_eq!(result["h1"], 1);
+    assert!(result["h2"].as_u64() >= Some(2), "{result}");
+    assert!(result["li"].as_u64() >= Some(1), "{result}");
+    assert!(shot.is_file());
+}
+
 /// Issue #16: with every source unreadable, the page says the statuses are
 /// unknown (not "Nothing is red") and that no data was read (not the time of
 /// the window asked for).

@@ -565,7 +565,8 @@ async fn review(State(shared): Shared_) -> ApiResult {
     })
     .await?
     .ok_or_else(no_data_yet)?;
-    Ok(Json(json!({"markdown": text})).into_response())
+    let html = crate::markdown::safe_html(&text);
+    Ok(Json(json!({"markdown": text, "html": html})).into_response())
 }
 
 #[cfg(test)]
