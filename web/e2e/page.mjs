@@ -177,8 +177,25 @@ try {
     for (const id of path) if (!highlighted.includes(id)) fail(id + ' is on the path but not highlighted on the map');
     const rootMarked = await page.evaluate((root) => window.whyline.cy.getElementById(root).hasClass('root'), root);
     if (!rootMarked) fail('the root is not marked on the map');
+    // The breadcrumb as a picture: one time axis for every step, and the
+    // root seen moving first (its onset no later than any step above it).
+    const spans = await page.evaluate(() => window.whyline.plots().map((u) => [u.scales.x.min, u.scales.x.max]));
+    if (new Set(spans.map((x) => JSON.stringify(x))).size !== 1) fail('the steps do not share one time axis: ' + JSON.stringify(spans));
+    const onsets = await page.$$eval('#plots .plot', (ps) => ps.map((p) => p.dataset.since));
+    const rootOnset = onsets[onsets.length - 1];
+    if (!rootOnset) fail('the root chart has no onset: ' + onsets);
+    for (const o of onsets) if (o && Date.parse(o) < Date.parse(rootOnset)) fail('a step moved before the root: ' + onsets);
+    result.onsets = onsets;
+    // What the page prints, for the test to hold beside the CLI's answer.
+    result.steps = await page.$$eval('#why-path li', (lis) => lis.map((li) => li.textContent));
+    result.headline = await page.$eval('#detail', (d) => [...d.querySelectorAll('p')].map((p) => p.textContent).find((t) => t.startsWith('Most likely root cause')) || '');
+    result.candidates = await page.$$eval('#detail h2', (hs) => {
+      const h = hs.find((x) => x.textContent === 'Other candidates');
+      return h ? [...h.nextElementSibling.querySelectorAll('li')].map((li) => li.textContent) : [];
+    });
     result.path = path;
     await page.screenshot({ path: screenshot, fullPage: false });
+    await page.locator('#plots').screenshot({ path: screenshot.replace(/\.png$/, '-breadcrumb.png') });
     // The review tab.
     await page.click('#tab-review');
     await page.waitForSelector('#review[data-ready="1"]', { timeout: 60000 });

@@ -7,6 +7,7 @@
 (function () {
   const POLL_MS = 15000;
   const LAYERS = ['business', 'service', 'system'];
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const STATUS_COLOURS = { red: '#cf222e', amber: '#bf8700', green: '#1a7f37', unknown: '#8c959f' };
 
   const state = {
@@ -102,8 +103,27 @@
     const t = fixed(v, 3);
     return t === '-0.000' ? '0.000' : t;
   }
+  // Rust's `{:+.d}`: always a sign (`-0` for a negative zero), ties to even;
+  // `{:+.1e}` past `expAt` (the CLI's scientific notation for huge moves).
+  function signed(v, d, expAt) {
+    const sign = v < 0 || Object.is(v, -0) ? '-' : '+';
+    const a = Math.abs(v);
+    if (expAt !== undefined && a >= expAt) return sign + a.toExponential(1).replace('e+', 'e');
+    return sign + fixed(a, d);
+  }
   function pct(v) {
-    return v === null || v === undefined || !Number.isFinite(v) ? '' : (v >= 0 ? '+' : '') + Math.round(v * 100) + '%';
+    return v === null || v === undefined || !Number.isFinite(v) ? '' : signed(v * 100, 0, 1e4) + '%';
+  }
+  // A share as the CLI writes it (`{:.0}%` of share x 100).
+  function share(v) {
+    return fixed(v * 100, 0) + '%';
+  }
+  // A tick of a time axis in seconds as the 24-hour UTC time the answer
+  // uses ("23:00"), with the day at midnight ("3 Mar").
+  function clock(seconds) {
+    const d = new Date(seconds * 1000);
+    const t = d.toISOString().slice(11, 16);
+    return t === '00:00' ? d.getUTCDate() + ' ' + MONTHS[d.getUTCMonth()] : t;
   }
   function hhmm(iso) {
     return iso ? iso.slice(11, 16) + ' UTC' : '';
@@ -218,7 +238,7 @@
       if (evt.target === cy) clearHighlight();
     });
     state.cy = cy;
-    window.whyline = { cy, select };
+    window.whyline = { cy, select, plots: () => state.plots };
     applyFilters();
     cy.ready(() => {
       document.body.dataset.ready = 'map';
@@ -352,7 +372,7 @@
   function describe(change, unit) {
     if (!change) return '';
     const u = unit ? ' ' + unit : '';
-    const sigma = Number.isFinite(change.sigma) ? ', ' + (change.sigma >= 0 ? '+' : '') + fixed(change.sigma, 1) + ' σ' : '';
+    const sigma = Number.isFinite(change.sigma) ? ', ' + signed(change.sigma, 1, 1e4) + ' σ' : '';
     return num(change.observed) + u + ' vs ' + num(change.baseline) + ' (' + pct(change.relative) + sigma + ')';
   }
 
@@ -400,7 +420,7 @@
       const drivers = m ? m.drivers.length : 0;
       parts.push(el('p', { class: 'owed' },
         'The map ends at ' + id + ': ' + (drivers ? 'none of its ' + drivers + ' drivers explains' : 'it has no mapped drivers, so nothing explains') +
-        ' the move (unexplained ' + Math.round(why.unexplained * 100) + '%). Mapping work owed by ' + owner(id) + '.'));
+        ' the move (unexplained ' + share(why.unexplained) + '). Mapping work owed by ' + owner(id) + '.'));
       root = id;
       if (why.lead) {
         // The data's lead (cli.md, `lead`): where to look first, through an
@@ -418,7 +438,7 @@
       // As the CLI: each metric's own part of the asked metric's move (the
       // parts add up to 100% with what the map leaves unexplained).
       parts.push(el('p', {}, 'Most likely root cause: ', el('strong', {}, top.metric),
-        ' (its own move accounts for ~' + Math.round(top.own_share * 100) + '% of the move; unexplained ' + Math.round(why.unexplained * 100) + '%)'));
+        ' (its own move accounts for ~' + share(top.own_share) + ' of the move; unexplained ' + share(why.unexplained) + ')'));
       const ownShare = (x) => { const c = why.causes.find((c) => c.metric === x); return c ? c.own_share : NaN; };
       parts.push(el('ol', { class: 'why-path', id: 'why-path' }, ...top.path.map((x, i) => {
         const unmapped = i > 0 && why.unmapped_edges.some((e) => e.from === x && e.to === top.path[i - 1]);
@@ -428,9 +448,9 @@
           ' · owner ', owner(x),
           x === top.metric ? el('span', { class: 'root' }, ' ROOT CAUSE' + (top.since ? ' since ' + hhmm(top.since) : '')) : null,
           x === top.metric
-            ? el('span', { class: 'share' }, ' · its own move ~' + Math.round(top.own_share * 100) + '% of the move')
+            ? el('span', { class: 'share' }, ' · its own move ~' + share(top.own_share) + ' of the move')
             : i > 0 && Number.isFinite(ownShare(x)) && ownShare(x) >= 0.005
-              ? el('span', { class: 'share' }, ' · own part ~' + Math.round(ownShare(x) * 100) + '%')
+              ? el('span', { class: 'share' }, ' · own part ~' + share(ownShare(x)))
               : null,
           unmapped ? el('span', { class: 'unmapped' }, ' [edge not in the map]') : null);
       })));
@@ -451,7 +471,7 @@
         ...why.missing.map((x) => el('li', {}, x.metric + ' from ' + x.source + ': ' + x.error))));
     }
     const plots = el('section', { id: 'plots' });
-    parts.push(el('h2', {}, 'On the path'), plots);
+    parts.push(el('h2', {}, path.length > 1 ? 'The breadcrumb, step by step' : 'Its data'), plots);
     detail.replaceChildren(...parts.filter(Boolean));
     highlight(path, root, why.unmapped_edges);
     await drawPlots(plots, path, why);
@@ -459,6 +479,10 @@
   }
 
   // ---- plots ----
+  /** The breadcrumb as a picture: one small chart per step, top (the asked
+   *  metric) to bottom (the root), on one time axis labelled once under the
+   *  last chart; the incident shaded and each step's onset marked, so the
+   *  reader sees the cause move first. */
   function drawPlots(container, ids, why) {
     for (const p of state.plots) p.destroy();
     state.plots = [];
@@ -472,28 +496,43 @@
       }
       const s = r.body;
       const xs = Array.from({ length: s.points }, (_, i) => (s.start + i * s.step_ms) / 1000);
+      const span = xs.length ? [xs[0], xs[xs.length - 1]] : [0, 1];
       const incident = why.incident ? [Date.parse(why.incident.from) / 1000, Date.parse(why.incident.to) / 1000] : null;
+      // When each step began to move: the asked metric at its incident, a
+      // cause at its own onset (`since`).
+      const onset = (id) => {
+        if (id === why.metric) return why.incident ? why.incident.from : null;
+        const c = why.causes.find((c) => c.metric === id);
+        return c && c.since ? c.since : null;
+      };
       const width = Math.max(320, container.clientWidth || 480);
-      for (const id of ids) {
+      container.append(el('p', { class: 'legend-note' },
+        'One time axis (UTC) for every step; the incident shaded; the line marks when each step began to move; thresholds dashed.'));
+      ids.forEach((id, step) => {
         const m = state.metricById.get(id) || {};
+        const last = step === ids.length - 1;
+        const since = onset(id);
         const bounds = [];
         if (m.thresholds) {
           for (const [level, b] of Object.entries(m.thresholds)) {
             if (b) bounds.push({ level, value: b.below !== undefined ? b.below : b.above });
           }
         }
-        const box = el('div', { class: 'plot', dataset: { metric: id } },
-          el('h4', {}, id + (m.unit ? ' (' + m.unit + ')' : '')),
-          el('div', { class: 'legend-note' }, 'incident shaded' + (bounds.length ? '; thresholds dashed' : '')));
+        const box = el('div', { class: 'plot' + (last && ids.length > 1 ? ' root' : ''), dataset: { metric: id, since: since || '' } },
+          el('h4', {}, (step + 1) + '. ' + id + (m.unit ? ' (' + m.unit + ')' : '')),
+          el('div', { class: 'legend-note' }, describe(moveOf(why, id), m.unit) + (since ? ' · moving from ' + hhmm(since) : '')));
         container.append(box);
         const ys = (s.series[id] || []).map((v) => (v === null ? null : v));
+        const stroke = last && ids.length > 1 ? STATUS_COLOURS.red : '#0969da';
+        const sinceX = since ? Date.parse(since) / 1000 : null;
         const plot = new uPlot({
           width,
-          height: 150,
+          height: last ? 130 : 92,
           legend: { show: false },
+          cursor: { sync: { key: 'why-steps' } },
           tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
           scales: {
-            x: { time: true },
+            x: { time: true, range: () => span },
             y: { range: (u, min, max) => {
               const lo = Math.min(min, ...bounds.map((b) => b.value));
               const hi = Math.max(max, ...bounds.map((b) => b.value));
@@ -501,8 +540,11 @@
               return [lo - pad, hi + pad];
             } },
           },
-          axes: [{}, { size: 64, values: (u, ticks) => ticks.map(num) }],
-          series: [{}, { label: id, stroke: id === ids[ids.length - 1] && ids.length > 1 ? STATUS_COLOURS.red : '#0969da', width: 1.5 }],
+          // The time labels once, under the last chart; the others keep the
+          // same ticks as grid lines.
+          axes: [last ? { values: (u, ticks) => ticks.map(clock) } : { size: 6, values: (u, ticks) => ticks.map(() => '') },
+            { size: 64, values: (u, ticks) => ticks.map(num) }],
+          series: [{}, { label: id, stroke, width: 1.5 }],
           hooks: {
             drawClear: [(u) => {
               if (!incident) return;
@@ -527,11 +569,28 @@
                 ctx.stroke();
                 ctx.restore();
               }
+              if (sinceX !== null && sinceX >= span[0] && sinceX <= span[1]) {
+                const x = u.valToPos(sinceX, 'x', true);
+                const dpr = window.devicePixelRatio || 1;
+                ctx.save();
+                ctx.strokeStyle = '#1f2328';
+                ctx.lineWidth = 1.5 * dpr;
+                ctx.beginPath();
+                ctx.moveTo(x, u.bbox.top);
+                ctx.lineTo(x, u.bbox.top + u.bbox.height);
+                ctx.stroke();
+                ctx.fillStyle = '#1f2328';
+                ctx.font = (11 * dpr) + 'px system-ui, sans-serif';
+                ctx.textAlign = 'right';
+                ctx.textBaseline = 'top';
+                ctx.fillText(since.slice(11, 16), x - 3 * dpr, u.bbox.top + 2 * dpr);
+                ctx.restore();
+              }
             }],
           },
         }, [xs, ys], box);
         state.plots.push(plot);
-      }
+      });
     });
   }
 

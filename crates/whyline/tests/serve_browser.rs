@@ -99,7 +99,7 @@ fn drive(chromium: &Path, args: &[&str]) -> serde_json::Value {
 fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
     let Some(chromium) = tools() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let (server, _) = shop_server(dir.path(), &[], &[]);
+    let (server, data) = shop_server(dir.path(), &[], &[]);
     let truth: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("truth.json")).expect("truth"),
     )
@@ -121,6 +121,94 @@ fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
     );
     assert_eq!(result["path"][0], "revenue");
     assert!(shot.is_file());
+    assert!(artefacts().join("serve-why-breadcrumb.png").is_file());
+
+    // Issue #16: the CLI prints the same numbers for the same answer.
+    let out = whyline(&[
+        "why",
+        "revenue",
+        "--catalog",
+        "examples/shop/metrics",
+        "--data",
+        data.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli = String::from_utf8_lossy(&out.stdout).to_string();
+    let texts = |key: &str| -> Vec<String> {
+        result[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {result}"))
+            .iter()
+            .map(|v| v.as_str().expect("text").to_string())
+            .collect()
+    };
+    let page_steps = texts("steps");
+    // The CLI's breadcrumb: the asked metric's move on its second line, then
+    // one `<- metric` line per step.
+    let mut cli_steps: Vec<&str> = vec![cli.lines().nth(1).expect("the move line")];
+    cli_steps.extend(cli.lines().filter(|l| l.trim_start().starts_with("<- ")));
+    assert_eq!(cli_steps.len(), page_steps.len(), "{cli}\n{page_steps:?}");
+    for (cli_line, page_line) in cli_steps.iter().zip(&page_steps) {
+        assert_eq!(
+            move_of(cli_line),
+            move_of(page_line),
+            "{cli_line}\n{page_line}"
+        );
+        assert!(move_of(cli_line).is_some(), "{cli_line}");
+        assert_eq!(
+            after(cli_line, "own part ~"),
+            after(page_line, "own part ~"),
+            "{cli_line}\n{page_line}"
+        );
+    }
+    assert_eq!(
+        after(&cli, "its own move accounts for ~"),
+        after(page_steps.last().expect("root"), "its own move ~"),
+        "{cli}\n{page_steps:?}"
+    );
+    let cli_candidates: Vec<String> = cli
+        .split("Other candidates:")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(spaced)
+        .collect();
+    let page_candidates: Vec<String> = texts("candidates")
+        .iter()
+        .map(|c| spaced(&c.replace('←', "<-")))
+        .collect();
+    assert!(!cli_candidates.is_empty(), "{cli}");
+    assert_eq!(cli_candidates, page_candidates);
+}
+
+/// Words separated by single spaces.
+fn spaced(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `8,301 USD/h vs 11,394 (-27%, -8.3 sigma)` out of a line of the answer
+/// (the page writes σ for sigma).
+fn move_of(line: &str) -> Option<String> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let vs = tokens.iter().position(|t| *t == "vs")?;
+    let numeric = |t: &str| {
+        t.trim_start_matches(['-', '+'])
+            .starts_with(|c: char| c.is_ascii_digit())
+    };
+    let start = (0..vs).rev().find(|&i| numeric(tokens[i]))?;
+    let end = (vs..tokens.len()).find(|&i| tokens[i].ends_with(')'))?;
+    Some(tokens[start..=end].join(" ").replace('σ', "sigma"))
+}
+
+/// The number after `marker` up to its `%`.
+fn after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    rest.split('%').next()
 }
 
 /// Issue #11: the page shows the lead too. With revenue's conversion edge
