@@ -15,6 +15,7 @@ use std::process::Command;
 /// (environment variable, file inside node_modules) of every embedded library file.
 const ASSETS: &[(&str, &str)] = &[
     ("WHYLINE_ASSET_CYTOSCAPE", "cytoscape/dist/cytoscape.min.js"),
+    ("WHYLINE_ASSET_DAGRE", "@dagrejs/dagre/dist/dagre.min.js"),
     ("WHYLINE_ASSET_UPLOT_JS", "uplot/dist/uPlot.iife.min.js"),
     ("WHYLINE_ASSET_UPLOT_CSS", "uplot/dist/uPlot.min.css"),
 ];

@@ -8,6 +8,9 @@
 //     data's lead LEAD and highlights the lead's path on the map.
 //   node web/e2e/page.mjs big URL SCREENSHOT
 //     loads a large map and checks it is drawn, searchable and clickable in time.
+//   node web/e2e/page.mjs map URL SCREENSHOT
+//     the map at 1280x800 as first shown: labels at least 11 px, the red
+//     business metric in view, no edge through another metric's box.
 //   node web/e2e/page.mjs review URL SCREENSHOT PLANTED
 //     the review tab at 1280x800: headings and lists rendered, no literal
 //     Markdown, and PLANTED (HTML written into the catalog) shown as text.
@@ -76,6 +79,65 @@ try {
     if (unexpected.length) fail('console: ' + unexpected.join(' | '));
     if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
     console.log(JSON.stringify({ mode, nodes }));
+    process.exit(0);
+  }
+
+  if (mode === 'map') {
+    // The map at the size of a laptop, as first shown: labels readable
+    // without zooming, the red business metric in view, no edge through a box.
+    const [screenshot] = rest;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="map"]', { timeout: 30000 });
+    await page.waitForFunction(() => document.querySelectorAll('#red-list li').length > 0, null, { timeout: 30000 });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    const seen = await page.evaluate(() => {
+      const cy = window.whyline.cy;
+      const ext = cy.extent();
+      const inView = cy.nodes().filter((n) => {
+        const p = n.position();
+        return p.x >= ext.x1 && p.x <= ext.x2 && p.y >= ext.y1 && p.y <= ext.y2;
+      });
+      const labelPx = inView.map((n) => parseFloat(n.style('font-size')) * cy.zoom());
+      // Liang–Barsky: does the segment a-b pass through the box?
+      const crosses = (a, b, box) => {
+        let t0 = 0;
+        let t1 = 1;
+        const dx = b.x - a.x;
+        const dy = b.y - a.y;
+        for (const [p, q] of [[-dx, a.x - box.x1], [dx, box.x2 - a.x], [-dy, a.y - box.y1], [dy, box.y2 - a.y]]) {
+          if (p === 0) { if (q < 0) return false; continue; }
+          const t = q / p;
+          if (p < 0) { if (t > t1) return false; if (t > t0) t0 = t; } else { if (t < t0) return false; if (t < t1) t1 = t; }
+        }
+        return t1 - t0 > 1e-6;
+      };
+      const through = [];
+      const boxes = cy.nodes().map((n) => {
+        const b = n.boundingBox({ includeLabels: false, includeOverlays: false });
+        // The border's half width is not the box: 1 px in.
+        return { id: n.id(), x1: b.x1 + 1, x2: b.x2 - 1, y1: b.y1 + 1, y2: b.y2 - 1 };
+      });
+      for (const e of cy.edges()) {
+        const pts = [e.sourceEndpoint(), ...(e.segmentPoints() || []), e.targetEndpoint()];
+        for (const box of boxes) {
+          if (box.id === e.source().id() || box.id === e.target().id()) continue;
+          for (let i = 0; i + 1 < pts.length; i++) {
+            if (crosses(pts[i], pts[i + 1], box)) { through.push(e.id() + ' through ' + box.id); break; }
+          }
+        }
+      }
+      const red = window.whyline.cy.nodes('.st-red[layer = "business"]').map((n) => n.id());
+      const redInView = red.filter((id) => inView.some((n) => n.id() === id));
+      return { nodes: cy.nodes().length, edges: cy.edges().length, inView: inView.length, minLabelPx: Math.min(...labelPx), through, red, redInView, zoom: cy.zoom() };
+    });
+    if (!(seen.minLabelPx >= 11)) fail('labels measure ' + seen.minLabelPx + ' px at the first view');
+    if (seen.through.length) fail(seen.through.length + ' edges run through a box: ' + seen.through.join(', '));
+    if (seen.red.length && !seen.redInView.length) fail('no red business metric in the first view: ' + seen.red);
+    await page.screenshot({ path: screenshot });
+    if (problems.length) fail('console: ' + problems.join(' | '));
+    if (foreign.length) fail('requests left the origin: ' + foreign.join(', '));
+    console.log(JSON.stringify({ mode, ...seen }));
     process.exit(0);
   }
 
@@ -175,6 +237,21 @@ try {
     if (canvases < path.length) fail('only ' + canvases + ' plots were drawn');
     const highlighted = await page.evaluate(() => window.whyline.cy.$('node.on-path').map((n) => n.id()));
     for (const id of path) if (!highlighted.includes(id)) fail(id + ' is on the path but not highlighted on the map');
+    // The whole path in view after the click, its labels readable.
+    const pathView = await page.evaluate((path) => {
+      const cy = window.whyline.cy;
+      const ext = cy.extent();
+      return path.map((id) => {
+        const n = cy.getElementById(id);
+        const p = n.position();
+        return { id, px: parseFloat(n.style('font-size')) * cy.zoom(),
+          inView: p.x >= ext.x1 && p.x <= ext.x2 && p.y >= ext.y1 && p.y <= ext.y2 };
+      });
+    }, path);
+    for (const v of pathView) {
+      if (!v.inView) fail(v.id + ' on the path is out of view');
+      if (!(v.px >= 11)) fail(v.id + ' on the path is labelled at ' + v.px + ' px');
+    }
     const rootMarked = await page.evaluate((root) => window.whyline.cy.getElementById(root).hasClass('root'), root);
     if (!rootMarked) fail('the root is not marked on the map');
     // The breadcrumb as a picture: one time axis for every step, and the

@@ -177,63 +177,257 @@
     return pos;
   }
 
+  const LABEL_PX = 12; // the map's label size at zoom 1
+  const MIN_LABEL_PX = 11; // never shown smaller at the default view
+  const BOX_H = 26;
+
+  /** The width of a label in the map's font, for the layout's boxes. */
+  function labelWidth(text, bold) {
+    const ctx = labelWidth.ctx || (labelWidth.ctx = document.createElement('canvas').getContext('2d'));
+    ctx.font = (bold ? 'bold ' : '') + LABEL_PX + 'px system-ui, -apple-system, "Segoe UI", sans-serif';
+    return Math.ceil(ctx.measureText(text).width);
+  }
+
+  /** A layered drawing by dagre (Gansner et al., "A technique for drawing
+   *  directed graphs", IEEE TSE 1993): drivers below what they drive, business
+   *  on top, every node a box sized to its label. Edges are drawn
+   *  orthogonally along dagre's bends: up from the driver, across in the gap
+   *  between two ranks (where no box is), up through a rank only at the slot
+   *  dagre kept free for the edge, and into the dependant from below, so no
+   *  edge runs through a box. */
+  function layered(metrics, ids) {
+    const g = new dagre.graphlib.Graph();
+    g.setGraph({ rankdir: 'BT', nodesep: 28, ranksep: 64, edgesep: 14, marginx: 20, marginy: 20 });
+    g.setDefaultEdgeLabel(() => ({}));
+    for (const m of metrics) {
+      g.setNode(m.id, { width: labelWidth(m.id, m.layer === 'business') + 20, height: BOX_H });
+    }
+    for (const m of metrics) {
+      for (const d of m.drivers) if (ids.has(d.metric) && d.metric !== m.id) g.setEdge(d.metric, m.id);
+    }
+    dagre.layout(g);
+    const pos = {};
+    for (const id of g.nodes()) {
+      const n = g.node(id);
+      pos[id] = { x: n.x, y: n.y, w: n.width };
+    }
+    // dagre doubles every edge's length to leave room for labels, so an
+    // edge's inner points alternate: a gap between ranks (even index), then
+    // a free slot in a rank (odd index), ..., ending in a gap.
+    const edges = g.edges().map((e) => ({ v: e.v, w: e.w, inner: g.edge(e).points.slice(1, -1) }));
+    // Edges leaving one box (entering one box) spread along its top (bottom)
+    // edge, ordered by where they go, so arrows do not pile up.
+    const spread = (key, other) => {
+      const groups = new Map();
+      for (const e of edges) {
+        const k = e[key];
+        if (!groups.has(k)) groups.set(k, []);
+        groups.get(k).push(e);
+      }
+      const off = new Map();
+      for (const [k, list] of groups) {
+        list.sort((a, b) => other(a) - other(b));
+        const step = Math.min(12, (pos[k].w - 16) / list.length);
+        list.forEach((e, i) => off.set(e, (i - (list.length - 1) / 2) * step));
+      }
+      return off;
+    };
+    const firstX = (e) => (e.inner.length ? e.inner[0].x : pos[e.w].x);
+    const lastX = (e) => (e.inner.length ? e.inner[e.inner.length - 1].x : pos[e.v].x);
+    const out = spread('v', firstX);
+    const into = spread('w', lastX);
+    // Horizontal runs sharing a gap get their own heights in it, ordered by x.
+    const runs = new Map();
+    for (const e of edges) {
+      e.inner.forEach((p, i) => {
+        if (i % 2) return;
+        const k = Math.round(p.y);
+        if (!runs.has(k)) runs.set(k, []);
+        runs.get(k).push({ e, i, x: p.x });
+      });
+    }
+    const height = new Map();
+    for (const [y, list] of runs) {
+      list.sort((a, b) => a.x - b.x);
+      const step = Math.min(6, 44 / list.length);
+      list.forEach((r, j) => height.set(r.e.v + '->' + r.e.w + '#' + r.i, y + (j - (list.length - 1) / 2) * step));
+    }
+    const routes = new Map();
+    for (const e of edges) {
+      const id = e.v + '->' + e.w;
+      const sx = pos[e.v].x + out.get(e);
+      const tx = pos[e.w].x + into.get(e);
+      const bends = [];
+      let x = sx;
+      e.inner.forEach((p, i) => {
+        if (i % 2) {
+          x = p.x; // a free slot in a rank: the vertical leg's x
+          return;
+        }
+        const y = height.get(id + '#' + i);
+        const next = i + 1 < e.inner.length ? e.inner[i + 1].x : tx;
+        bends.push({ x, y }, { x: next, y });
+      });
+      // Up from the driver's top into the dependant's bottom; an edge of a
+      // feedback loop, which dagre turns to point down, the other way round.
+      const up = pos[e.v].y >= pos[e.w].y ? 1 : -1;
+      routes.set(id, {
+        bends,
+        source: (sx - pos[e.v].x).toFixed(1) + 'px ' + (-up * BOX_H / 2) + 'px',
+        target: (tx - pos[e.w].x).toFixed(1) + 'px ' + (up * BOX_H / 2) + 'px',
+      });
+    }
+    return { pos, routes };
+  }
+
+  /** Cytoscape's `segments` edge as (weight along source→target, distance
+   *  perpendicular to it) for each bend point, from node centre to centre. */
+  function segmentsOf(src, tgt, bends) {
+    const dx = tgt.x - src.x;
+    const dy = tgt.y - src.y;
+    const len2 = dx * dx + dy * dy;
+    if (!bends.length || len2 === 0) return null;
+    const len = Math.sqrt(len2);
+    const weights = [];
+    const distances = [];
+    for (const p of bends) {
+      const px = p.x - src.x;
+      const py = p.y - src.y;
+      weights.push((px * dx + py * dy) / len2);
+      distances.push((dx * py - dy * px) / len);
+    }
+    return { weights: weights.map((w) => w.toFixed(4)).join(' '), distances: distances.map((d) => d.toFixed(2)).join(' ') };
+  }
+
+  /** The first view: the neighbourhood of the asked metric (the linked one,
+   *  else the first red business metric, else the first business metric) at
+   *  a zoom where every label is at least MIN_LABEL_PX; the whole map when it
+   *  fits at that zoom. */
+  function frame(cy, focus) {
+    const minZoom = MIN_LABEL_PX / LABEL_PX;
+    cy.fit(cy.nodes(), 24);
+    if (cy.zoom() >= minZoom) {
+      if (cy.zoom() > 1.4) cy.zoom({ level: 1.4, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+      return;
+    }
+    const node = focus && cy.getElementById(focus);
+    if (!node || node.empty()) {
+      cy.zoom(minZoom);
+      cy.center();
+      return;
+    }
+    // The metric with two steps of its drivers (below it) and what it drives.
+    const drivers = node.incomers().nodes();
+    const near = node.union(drivers).union(drivers.incomers().nodes()).union(node.outgoers().nodes());
+    cy.fit(near, 40);
+    if (cy.zoom() < minZoom) {
+      // Readable first: the metric at the top middle, its drivers below.
+      cy.zoom(minZoom);
+      const p = node.position();
+      const box = near.boundingBox();
+      const top = Math.min(p.y - BOX_H, box.y1);
+      // Centred on the neighbourhood as far as the metric itself stays in view.
+      const half = (cy.width() / 2 - 40) / minZoom - node.width() / 2;
+      const cx = Math.min(p.x + half, Math.max(p.x - half, (box.x1 + box.x2) / 2));
+      cy.pan({ x: cy.width() / 2 - cx * minZoom, y: 40 - top * minZoom });
+    }
+  }
+
+  function focusOfStart() {
+    if (linkedMetric && state.metricById.has(linkedMetric)) return linkedMetric;
+    const business = state.catalog.metrics.filter((m) => m.layer === 'business');
+    const red = business.find((m) => statusOf(m.id) === 'red');
+    return (red || business[0] || state.catalog.metrics[0] || {}).id;
+  }
+
   function buildGraph() {
     const metrics = state.catalog.metrics;
-    const pos = positions(metrics);
+    const big = metrics.length > 300;
+    const ids0 = new Set(metrics.map((m) => m.id));
+    // Large maps keep the rows drawn here: a layered layout of thousands of
+    // nodes takes too long in a browser.
+    const { pos, routes } = big ? { pos: positions(metrics), routes: new Map() } : layered(metrics, ids0);
     const ids = new Set(metrics.map((m) => m.id));
     const elements = [];
     for (const m of metrics) {
       elements.push({
         group: 'nodes',
-        data: { id: m.id, label: m.id, layer: m.layer },
-        position: pos[m.id],
+        data: { id: m.id, label: m.id, layer: m.layer, w: pos[m.id].w || 18 },
+        position: { x: pos[m.id].x, y: pos[m.id].y },
         classes: 'st-' + statusOf(m.id),
       });
     }
     for (const m of metrics) {
       for (const d of m.drivers) {
         if (!ids.has(d.metric)) continue;
+        const id = d.metric + '->' + m.id;
+        const r = routes.get(id);
+        const route = r ? segmentsOf(pos[d.metric], pos[m.id], r.bends) : null;
         elements.push({
           group: 'edges',
-          data: { id: d.metric + '->' + m.id, source: d.metric, target: m.id, effect: d.effect },
+          data: route
+            ? { id, source: d.metric, target: m.id, effect: d.effect, weights: route.weights, distances: route.distances,
+              from: r.source, to: r.target }
+            : { id, source: d.metric, target: m.id, effect: d.effect },
+          classes: route ? 'routed' : '',
         });
       }
     }
-    const big = metrics.length > 300;
     if (state.cy) state.cy.destroy();
+    state.framed = false;
     const cy = cytoscape({
       container: $('graph'),
       elements,
-      layout: { name: 'preset', fit: true, padding: 30 },
+      layout: { name: 'preset', fit: big, padding: 30 },
       minZoom: 0.02,
       maxZoom: 3,
       textureOnViewport: big,
       hideEdgesOnViewport: big,
       pixelRatio: big ? 1 : 'auto',
       style: [
-        { selector: 'node', style: {
-          'background-color': STATUS_COLOURS.unknown, label: 'data(label)', 'font-size': 11,
-          'text-valign': 'bottom', 'text-margin-y': 3, width: 18, height: 18,
-          'min-zoomed-font-size': big ? 8 : 3, color: '#1f2328' } },
-        { selector: 'node[layer = "business"]', style: { shape: 'round-rectangle', width: 30, height: 22, 'font-weight': 'bold' } },
-        { selector: 'node[layer = "system"]', style: { shape: 'diamond' } },
-        { selector: 'node.st-red', style: { 'background-color': STATUS_COLOURS.red } },
-        { selector: 'node.st-amber', style: { 'background-color': STATUS_COLOURS.amber } },
-        { selector: 'node.st-green', style: { 'background-color': STATUS_COLOURS.green } },
-        { selector: 'node.stale', style: { 'border-width': 2, 'border-style': 'dashed', 'border-color': STATUS_COLOURS.amber } },
+        ...(big ? [
+          { selector: 'node', style: {
+            'background-color': STATUS_COLOURS.unknown, label: 'data(label)', 'font-size': 11,
+            'text-valign': 'bottom', 'text-margin-y': 3, width: 18, height: 18,
+            'min-zoomed-font-size': 8, color: '#1f2328' } },
+          { selector: 'node[layer = "business"]', style: { shape: 'round-rectangle', width: 30, height: 22, 'font-weight': 'bold' } },
+          { selector: 'node[layer = "system"]', style: { shape: 'diamond' } },
+          { selector: 'node.st-red', style: { 'background-color': STATUS_COLOURS.red } },
+          { selector: 'node.st-amber', style: { 'background-color': STATUS_COLOURS.amber } },
+          { selector: 'node.st-green', style: { 'background-color': STATUS_COLOURS.green } },
+        ] : [
+          // A box per metric with its id inside, the status as the box's
+          // colour (a light fill and a strong border, so the text stays legible).
+          { selector: 'node', style: {
+            shape: 'round-rectangle', width: 'data(w)', height: BOX_H, label: 'data(label)',
+            'font-size': LABEL_PX, 'font-family': 'system-ui, -apple-system, "Segoe UI", sans-serif',
+            'text-valign': 'center', 'text-halign': 'center', color: '#1f2328',
+            'background-color': '#f6f8fa', 'border-width': 2, 'border-color': STATUS_COLOURS.unknown } },
+          { selector: 'node[layer = "business"]', style: { 'font-weight': 'bold', 'border-width': 3 } },
+          { selector: 'node[layer = "system"]', style: { shape: 'cut-rectangle' } },
+          { selector: 'node.st-red', style: { 'background-color': '#ffebe9', 'border-color': STATUS_COLOURS.red } },
+          { selector: 'node.st-amber', style: { 'background-color': '#fff8c5', 'border-color': STATUS_COLOURS.amber } },
+          { selector: 'node.st-green', style: { 'background-color': '#dafbe1', 'border-color': STATUS_COLOURS.green } },
+        ]),
+        { selector: 'node.stale', style: { 'border-style': 'dashed' } },
         { selector: 'edge', style: {
-          width: 1, 'line-color': '#afb8c1', 'target-arrow-shape': 'triangle',
-          'target-arrow-color': '#afb8c1', 'curve-style': big ? 'haystack' : 'straight', 'arrow-scale': 0.8 } },
+          width: 1.2, 'line-color': '#8c959f', 'target-arrow-shape': 'triangle',
+          'target-arrow-color': '#8c959f', 'curve-style': big ? 'haystack' : 'straight', 'arrow-scale': 0.8 } },
+        { selector: 'edge.routed', style: {
+          'curve-style': 'segments', 'segment-weights': 'data(weights)', 'segment-distances': 'data(distances)',
+          'edge-distances': 'node-position', 'source-endpoint': 'data(from)', 'target-endpoint': 'data(to)' } },
         { selector: 'edge[effect = "decreases"]', style: { 'line-style': 'dashed' } },
         { selector: '.faded', style: { opacity: 0.15 } },
         { selector: 'node.on-path', style: { 'border-width': 4, 'border-color': '#0969da', 'z-index': 10, 'font-weight': 'bold' } },
-        { selector: 'edge.on-path', style: { width: 4, 'line-color': '#0969da', 'target-arrow-color': '#0969da', 'z-index': 10, 'curve-style': 'straight', 'target-arrow-shape': 'triangle' } },
+        { selector: 'edge.on-path', style: { width: 4, 'line-color': '#0969da', 'target-arrow-color': '#0969da', 'z-index': 10, 'target-arrow-shape': 'triangle' } },
+        { selector: 'edge.on-path[!weights]', style: { 'curve-style': 'straight' } },
         { selector: 'edge.unmapped', style: { 'line-color': STATUS_COLOURS.amber, 'target-arrow-color': STATUS_COLOURS.amber, 'line-style': 'dotted' } },
         { selector: 'node.root', style: { 'border-color': STATUS_COLOURS.red, 'border-width': 5 } },
         { selector: '.filtered-out', style: { display: 'none' } },
       ],
     });
     cy.on('tap', 'node', (evt) => select(evt.target.id()));
+    if (!big) cy.on('zoom', readablePath);
     cy.on('tap', (evt) => {
       if (evt.target === cy) clearHighlight();
     });
@@ -241,6 +435,7 @@
     window.whyline = { cy, select, plots: () => state.plots };
     applyFilters();
     cy.ready(() => {
+      if (!big) frame(cy, focusOfStart());
       document.body.dataset.ready = 'map';
     });
   }
@@ -266,6 +461,7 @@
     if (!state.cy) return;
     state.cy.batch(() => {
       state.cy.elements().removeClass('faded on-path root');
+      state.cy.nodes('.grown').removeStyle('font-size width height').removeClass('grown');
       state.cy.remove('edge.unmapped');
     });
   }
@@ -304,7 +500,35 @@
       const p = n.position();
       return p.x < ext.x1 + mx || p.x > ext.x2 - mx || p.y < ext.y1 + my || p.y > ext.y2 - my;
     });
-    if (cy.nodes().length > 300 || hidden) cy.fit(onPath, 110);
+    if (cy.nodes().length > 300) {
+      cy.fit(onPath, 110);
+    } else if (hidden) {
+      // The whole path in view, however wide the map; its own labels are
+      // kept readable at that zoom (readablePath).
+      cy.fit(onPath, 60);
+      if (cy.zoom() > 1.4) cy.zoom({ level: 1.4, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+    }
+    readablePath();
+  }
+
+  /** The path's labels at least MIN_LABEL_PX on screen at any zoom: below
+   *  the zoom where the map's own labels are that size, the path's boxes
+   *  and labels grow (a style bypass), the rest of the map stays as drawn. */
+  function readablePath() {
+    const cy = state.cy;
+    if (!cy || state.catalog.metrics.length > 300) return;
+    const size = Math.min(24, Math.max(LABEL_PX, MIN_LABEL_PX / cy.zoom()));
+    cy.batch(() => {
+      cy.nodes('.grown').not('.on-path').removeStyle('font-size width height').removeClass('grown');
+      cy.nodes('.on-path').forEach((n) => {
+        n.addClass('grown');
+        n.style({
+          'font-size': size,
+          width: Math.round(n.data('w') * size / LABEL_PX),
+          height: Math.max(BOX_H, Math.round(size + 12)),
+        });
+      });
+    });
   }
 
   // ---- filters and search ----
@@ -626,6 +850,11 @@
       await loadCatalog();
     }
     paintStatuses();
+    // The first view waits for the statuses: it shows the red business metric.
+    if (!state.framed && state.cy && state.catalog.metrics.length <= 300) {
+      state.framed = true;
+      frame(state.cy, focusOfStart());
+    }
     renderRedList();
     showFreshness();
   }

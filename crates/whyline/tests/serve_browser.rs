@@ -247,6 +247,32 @@ fn the_page_names_the_datas_lead_where_the_map_ends_at_the_asked_metric() {
     assert_eq!(result["lead"], "checkout_cpu_utilization");
 }
 
+/// Issue #16: the shop map at 1280x800 is readable without zooming (labels at
+/// least 11 px), opens on the red business metric, and no edge runs through
+/// another metric's box (a layered layout by dagre, edges along its bends).
+#[test]
+fn the_map_is_readable_at_1280x800_and_no_edge_runs_through_a_box() {
+    let Some(chromium) = tools() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _) = shop_server(dir.path(), &[], &[]);
+    server.wait_ready();
+    let shot = artefacts().join("serve-map-1280x800.png");
+    let result = drive(
+        &chromium,
+        &[
+            "map",
+            &format!("{}/", server.base),
+            shot.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(result["nodes"], 35);
+    assert!(result["edges"].as_u64() > Some(30), "{result}");
+    assert!(result["minLabelPx"].as_f64() >= Some(11.0), "{result}");
+    assert_eq!(result["through"], serde_json::json!([]));
+    assert!(result["inView"].as_u64() >= Some(5), "{result}");
+    assert!(shot.is_file());
+}
+
 /// Issue #16: the Review tab shows the review rendered (headings, lists), and
 /// HTML written into the catalog (here an owner) is shown as text, never run:
 /// the strict CSP stays and no console error appears.

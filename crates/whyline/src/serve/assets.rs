@@ -26,6 +26,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!(env!("WHYLINE_ASSET_CYTOSCAPE")),
     ),
     (
+        "dagre.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!(env!("WHYLINE_ASSET_DAGRE")),
+    ),
+    (
         "uPlot.iife.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!(env!("WHYLINE_ASSET_UPLOT_JS")),
