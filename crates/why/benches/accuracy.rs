@@ -455,10 +455,13 @@ fn simulated_suite(
                 .iter()
                 .map(|c| {
                     format!(
-                        "{}={:.1}{}",
+                        "{}={:.1}{} (z {:+.1}, since {:?}, path {})",
                         catalog.metrics[c.metric].id,
                         c.evidence,
-                        if c.consistent { "" } else { "!" }
+                        if c.consistent { "" } else { "!" },
+                        c.change.sigma,
+                        c.since,
+                        c.path.len()
                     )
                 })
                 .collect();
