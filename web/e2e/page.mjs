@@ -303,13 +303,48 @@ try {
     result.lead = named;
   } else if (mode === 'big') {
     const [screenshot] = rest;
-    const nodes = await page.evaluate(() => window.whyline.cy.nodes().length);
-    result.nodes = nodes;
+    const catalog = await page.evaluate(async () => (await (await fetch('/api/catalog')).json()));
+    result.nodes = catalog.metrics.length;
+    // Opened collapsed by service and layer, every group in view and legible.
     const first = await page.$eval('#red-list button', (b) => b.dataset.metric);
+    const firstView = await page.evaluate((first) => {
+      const cy = window.whyline.cy;
+      const groups = cy.nodes('[kind = "group"]');
+      const ext = cy.extent();
+      const inView = groups.filter((n) => {
+        const p = n.position();
+        return p.x >= ext.x1 && p.x <= ext.x2 && p.y >= ext.y1 && p.y <= ext.y2;
+      }).length;
+      const px = Math.min(...groups.map((n) => parseFloat(n.style('font-size')) * cy.zoom()));
+      const metrics = cy.nodes().filter((n) => n.data('kind') !== 'group').length;
+      const group = cy.nodes('[kind = "group"]').filter((n) => window.whyline.groupOf(first) === n.data('group'));
+      return { groups: groups.length, inView, px, metrics, group: group.id() };
+    }, first);
+    if (firstView.metrics !== 0) fail(firstView.metrics + ' metrics drawn before any group was opened');
+    if (firstView.inView !== firstView.groups) fail('only ' + firstView.inView + ' of ' + firstView.groups + ' groups in view');
+    if (!(firstView.px >= 11)) fail('group labels measure ' + firstView.px + ' px');
+    await page.screenshot({ path: screenshot.replace(/\.png$/, '-groups.png') });
+    // A group opens on a tap and closes on the next.
+    const opened = await page.evaluate((gid) => {
+      const cy = window.whyline.cy;
+      cy.getElementById(gid).emit('tap');
+      const open = cy.getElementById(gid).children().length;
+      cy.getElementById(gid).emit('tap');
+      return { open, closed: cy.getElementById(gid).children().length };
+    }, firstView.group);
+    const members = catalog.metrics.filter((m) => (m.service || 'no service') + ' · ' + m.layer === firstView.group.slice('group:'.length)).length;
+    if (opened.open !== members) fail('the group opened with ' + opened.open + ' of its ' + members + ' metrics');
+    if (opened.closed !== 0) fail('the group kept ' + opened.closed + ' metrics when closed');
+    result.groups = firstView.groups;
+    result.groupLabelPx = firstView.px;
+    result.openedMembers = opened.open;
+    // Asking from the red list opens the groups on the path.
     const clicked = Date.now();
-    await clickNode(first);
+    await page.click('#red-list button[data-metric="' + first + '"]');
     await page.waitForSelector('#detail[data-ready="' + first + '"]', { timeout: 20000 });
     result.whyMs = Date.now() - clicked;
+    const shown = await page.evaluate((first) => window.whyline.cy.getElementById(first).hasClass('on-path'), first);
+    if (!shown) fail(first + ' is not drawn on its path after the question');
     // Pan and zoom stay responsive: time 20 zoom steps.
     const zoomStart = Date.now();
     for (let i = 0; i < 20; i++) {

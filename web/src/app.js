@@ -133,48 +133,158 @@
   }
 
   // ---- the map ----
-  /** Rows by layer, business on top; metrics of one service side by side,
-   *  ordered under the metrics they drive so that edges stay short. */
-  function positions(metrics) {
-    const pos = {};
-    const dependants = new Map();
+  /** Maps past this many metrics open collapsed by service and layer. */
+  const BIG = 300;
+  function isBig() {
+    return state.catalog.metrics.length > BIG;
+  }
+
+  /** The groups of a large map: one per service and layer, with its members. */
+  function groupsOf(metrics) {
+    const groups = new Map();
+    state.groupOf = new Map();
+    for (const m of metrics) {
+      const key = (m.service || 'no service') + ' · ' + m.layer;
+      if (!groups.has(key)) groups.set(key, { key, id: 'group:' + key, layer: m.layer, members: [] });
+      groups.get(key).members.push(m.id);
+      state.groupOf.set(m.id, key);
+    }
+    return groups;
+  }
+
+  /** Where a metric is drawn now: itself when its group is open, else its group. */
+  function unitOf(id) {
+    const key = state.groupOf.get(id);
+    return state.open.has(key) ? id : 'group:' + key;
+  }
+
+  const CELL_W = 170;
+  const CELL_H = 56;
+  const SHELF_W = 1400; // a shelf of groups wraps past this width
+  const GROUP_GAP = 40;
+  const SHELF_GAP = 110;
+
+  /** The grid an open group's members fill: wider than tall. */
+  function gridOf(n) {
+    const cols = Math.max(1, Math.ceil(Math.sqrt(n * 2.5)));
+    return { cols, rows: Math.ceil(n / cols) };
+  }
+
+  /** Draws a large map as it is opened: closed groups as one box each, open
+   *  ones as a frame around their metrics; edges between what is drawn,
+   *  those between groups summed (the count drives the line's width). */
+  function renderBig() {
+    const cy = state.cy;
+    const metrics = state.catalog.metrics;
+    const want = new Map();
+    for (const g of state.groups.values()) {
+      const open = state.open.has(g.key);
+      const label = g.key + (open ? '' : ' (' + g.members.length + ')');
+      want.set(g.id, { data: { id: g.id, label, kind: 'group', group: g.key, layer: g.layer, w: labelWidth(label, true) + 24 } });
+      if (open) {
+        for (const id of g.members) {
+          const m = state.metricById.get(id);
+          want.set(id, { data: { id, label: id, layer: m.layer, parent: g.id } });
+        }
+      }
+    }
+    const edges = new Map();
     for (const m of metrics) {
       for (const d of m.drivers) {
-        if (!dependants.has(d.metric)) dependants.set(d.metric, []);
-        dependants.get(d.metric).push(m.id);
+        if (!state.groupOf.has(d.metric)) continue;
+        const u = unitOf(d.metric);
+        const v = unitOf(m.id);
+        if (u === v) continue;
+        if (u === d.metric && v === m.id) {
+          edges.set(u + '->' + v, { data: { id: u + '->' + v, source: u, target: v, effect: d.effect } });
+        } else {
+          const id = 'agg:' + u + '->' + v;
+          const e = edges.get(id) || { data: { id, source: u, target: v, count: 0 }, classes: 'aggregate' };
+          e.data.count += 1;
+          edges.set(id, e);
+        }
       }
     }
+    // Shelves by layer, business on top: a row of groups per layer (wrapped
+    // when long), ordered by service; an open group takes its grid's room.
+    const place = new Map();
     let top = 0;
     for (const layer of LAYERS) {
-      const members = metrics.filter((m) => m.layer === layer);
-      const key = new Map();
-      for (const m of members) {
-        const xs = (dependants.get(m.id) || []).map((d) => pos[d]).filter(Boolean).map((p) => p.x);
-        key.set(m.id, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-      }
-      const serviceKey = new Map();
-      for (const m of members) {
-        const s = m.service || '';
-        if (!serviceKey.has(s)) serviceKey.set(s, []);
-        serviceKey.get(s).push(key.get(m.id));
-      }
-      const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      members.sort((a, b) =>
-        mean(serviceKey.get(a.service || '')) - mean(serviceKey.get(b.service || '')) ||
-        (a.service || '').localeCompare(b.service || '') ||
-        key.get(a.id) - key.get(b.id) ||
-        a.id.localeCompare(b.id));
-      // About 1.2 √n per row keeps a layer roughly 1.5 times wider than tall.
-      const perRow = Math.max(8, Math.ceil(1.2 * Math.sqrt(members.length)));
-      members.forEach((m, i) => {
-        const row = Math.floor(i / perRow);
-        const inRow = Math.min(perRow, members.length - row * perRow);
-        const col = i % perRow;
-        pos[m.id] = { x: (col - (inRow - 1) / 2) * 170, y: top + row * 70 };
+      const row = [...state.groups.values()].filter((grp) => grp.layer === layer).sort((a, b) => a.key.localeCompare(b.key));
+      const sized = row.map((grp) => {
+        const open = state.open.has(grp.key);
+        const grid = open ? gridOf(grp.members.length) : null;
+        return { grp, grid, w: open ? grid.cols * CELL_W : want.get(grp.id).data.w, h: open ? grid.rows * CELL_H + 30 : 30 };
       });
-      top += Math.ceil(members.length / perRow) * 70 + 130;
+      const shelves = [];
+      for (const item of sized) {
+        const shelf = shelves[shelves.length - 1];
+        if (!shelf || (shelf.width + item.w > SHELF_W && shelf.items.length)) shelves.push({ items: [item], width: item.w });
+        else { shelf.items.push(item); shelf.width += GROUP_GAP + item.w; }
+      }
+      for (const shelf of shelves) {
+        const height = Math.max(...shelf.items.map((i) => i.h));
+        let x = -shelf.width / 2;
+        for (const item of shelf.items) {
+          const cx = x + item.w / 2;
+          const cy0 = top + height / 2;
+          x += item.w + GROUP_GAP;
+          if (!item.grid) {
+            place.set(item.grp.id, { x: cx, y: cy0 });
+            continue;
+          }
+          const { cols, rows } = item.grid;
+          [...item.grp.members].sort().forEach((id, i) => {
+            const col = i % cols;
+            const r = Math.floor(i / cols);
+            place.set(id, { x: cx + (col - (cols - 1) / 2) * CELL_W, y: cy0 + 15 + (r - (rows - 1) / 2) * CELL_H });
+          });
+        }
+        top += height + SHELF_GAP;
+      }
     }
-    return pos;
+    for (const e of edges.values()) {
+      const a = state.metricById.get(e.data.source) || state.groups.get(e.data.source.slice('group:'.length));
+      const b = state.metricById.get(e.data.target) || state.groups.get(e.data.target.slice('group:'.length));
+      // Between two groups of one shelf: an arc over the boxes between them.
+      if (e.classes === 'aggregate' && a && b && a.layer === b.layer) e.classes = 'aggregate arc';
+    }
+    cy.batch(() => {
+      cy.edges().remove();
+      // Members of a closed group go first, then what is no longer wanted.
+      cy.nodes().filter((n) => !want.has(n.id())).remove();
+      for (const [id, el] of want) {
+        const have = cy.getElementById(id);
+        if (have.empty()) {
+          cy.add({ group: 'nodes', data: el.data, position: place.get(id) || { x: 0, y: 0 } });
+        } else {
+          have.data('label', el.data.label);
+          have.data('w', el.data.w);
+          if (place.has(id)) have.position(place.get(id));
+        }
+      }
+      cy.add([...edges.values()].map((e) => ({ group: 'edges', ...e })));
+    });
+    paintStatuses();
+    applyFilters();
+  }
+
+  /** Opens (or closes) one group of a large map. */
+  function toggleGroup(key) {
+    if (state.open.has(key)) state.open.delete(key);
+    else state.open.add(key);
+    renderBig();
+    const grp = state.groups.get(key);
+    if (state.open.has(key)) state.cy.fit(state.cy.getElementById(grp.id), 40);
+  }
+
+  /** Opens the groups of a large map that hold these metrics. */
+  function showMetrics(ids) {
+    if (!state.cy || !isBig()) return;
+    const closed = ids.map((id) => state.groupOf.get(id)).filter((k) => k && !state.open.has(k));
+    if (!closed.length) return;
+    for (const k of closed) state.open.add(k);
+    renderBig();
   }
 
   const LABEL_PX = 12; // the map's label size at zoom 1
@@ -342,14 +452,17 @@
 
   function buildGraph() {
     const metrics = state.catalog.metrics;
-    const big = metrics.length > 300;
-    const ids0 = new Set(metrics.map((m) => m.id));
-    // Large maps keep the rows drawn here: a layered layout of thousands of
-    // nodes takes too long in a browser.
-    const { pos, routes } = big ? { pos: positions(metrics), routes: new Map() } : layered(metrics, ids0);
+    const big = isBig();
     const ids = new Set(metrics.map((m) => m.id));
+    // A large map opens collapsed by service and layer (renderBig); a small
+    // one is laid out whole.
+    const { pos, routes } = big ? { pos: {}, routes: new Map() } : layered(metrics, ids);
     const elements = [];
-    for (const m of metrics) {
+    if (big) {
+      state.groups = groupsOf(metrics);
+      state.open = new Set();
+    }
+    for (const m of big ? [] : metrics) {
       elements.push({
         group: 'nodes',
         data: { id: m.id, label: m.id, layer: m.layer, w: pos[m.id].w || 18 },
@@ -357,7 +470,7 @@
         classes: 'st-' + statusOf(m.id),
       });
     }
-    for (const m of metrics) {
+    for (const m of big ? [] : metrics) {
       for (const d of m.drivers) {
         if (!ids.has(d.metric)) continue;
         const id = d.metric + '->' + m.id;
@@ -378,7 +491,7 @@
     const cy = cytoscape({
       container: $('graph'),
       elements,
-      layout: { name: 'preset', fit: big, padding: 30 },
+      layout: { name: 'preset', fit: false },
       minZoom: 0.02,
       maxZoom: 3,
       textureOnViewport: big,
@@ -395,6 +508,18 @@
           { selector: 'node.st-red', style: { 'background-color': STATUS_COLOURS.red } },
           { selector: 'node.st-amber', style: { 'background-color': STATUS_COLOURS.amber } },
           { selector: 'node.st-green', style: { 'background-color': STATUS_COLOURS.green } },
+          // A service's metrics of one layer, collapsed into one box until opened.
+          { selector: 'node[kind = "group"]', style: {
+            shape: 'round-rectangle', width: 'data(w)', height: 30, 'font-size': LABEL_PX, 'font-weight': 'bold',
+            'text-valign': 'center', 'text-halign': 'center', 'min-zoomed-font-size': 0,
+            'background-color': '#f6f8fa', 'border-width': 2, 'border-color': STATUS_COLOURS.unknown } },
+          { selector: 'node[kind = "group"].st-red', style: { 'background-color': '#ffebe9', 'border-color': STATUS_COLOURS.red } },
+          { selector: 'node[kind = "group"].st-amber', style: { 'background-color': '#fff8c5', 'border-color': STATUS_COLOURS.amber } },
+          { selector: 'node[kind = "group"].st-green', style: { 'background-color': '#dafbe1', 'border-color': STATUS_COLOURS.green } },
+          { selector: 'node[kind = "group"]:parent', style: {
+            'text-valign': 'top', 'text-margin-y': -4, 'background-opacity': 0.35, 'border-style': 'dashed', padding: 16 } },
+          { selector: 'edge.aggregate', style: { 'curve-style': 'straight', width: 'mapData(count, 1, 50, 1.5, 6)', 'arrow-scale': 1 } },
+          { selector: 'edge.arc', style: { 'curve-style': 'unbundled-bezier', 'control-point-distances': 50, 'control-point-weights': 0.5 } },
         ] : [
           // A box per metric with its id inside, the status as the box's
           // colour (a light fill and a strong border, so the text stays legible).
@@ -426,16 +551,27 @@
         { selector: '.filtered-out', style: { display: 'none' } },
       ],
     });
-    cy.on('tap', 'node', (evt) => select(evt.target.id()));
-    if (!big) cy.on('zoom', readablePath);
+    cy.on('tap', 'node', (evt) => {
+      const n = evt.target;
+      // A collapsed group opens; an open one's frame closes it.
+      if (n.data('kind') === 'group') toggleGroup(n.data('group'));
+      else select(n.id());
+    });
+    cy.on('zoom', readablePath);
     cy.on('tap', (evt) => {
       if (evt.target === cy) clearHighlight();
     });
     state.cy = cy;
-    window.whyline = { cy, select, plots: () => state.plots };
+    window.whyline = { cy, select, plots: () => state.plots, groupOf: (id) => state.groupOf && state.groupOf.get(id) };
     applyFilters();
+    if (big) renderBig();
     cy.ready(() => {
-      if (!big) frame(cy, focusOfStart());
+      if (big) {
+        cy.fit(cy.nodes(), 30);
+        if (cy.zoom() > 1.4) cy.zoom({ level: 1.4, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+      } else {
+        frame(cy, focusOfStart());
+      }
       document.body.dataset.ready = 'map';
     });
   }
@@ -447,8 +583,19 @@
 
   function paintStatuses() {
     if (!state.cy) return;
+    // A group shows the worst of its members: red, amber, else green when
+    // any member was judged, else unknown.
+    const worst = (members) => {
+      const seen = new Set(members.map(statusOf));
+      return ['red', 'amber', 'green'].find((x) => seen.has(x)) || 'unknown';
+    };
     state.cy.batch(() => {
       state.cy.nodes().forEach((n) => {
+        if (n.data('kind') === 'group') {
+          n.removeClass('st-red st-amber st-green st-unknown stale');
+          n.addClass('st-' + worst(state.groups.get(n.data('group')).members));
+          return;
+        }
         const s = state.statusById.get(n.id());
         n.removeClass('st-red st-amber st-green st-unknown stale');
         n.addClass('st-' + (s ? s.status : 'unknown'));
@@ -500,9 +647,7 @@
       const p = n.position();
       return p.x < ext.x1 + mx || p.x > ext.x2 - mx || p.y < ext.y1 + my || p.y > ext.y2 - my;
     });
-    if (cy.nodes().length > 300) {
-      cy.fit(onPath, 110);
-    } else if (hidden) {
+    if (isBig() || hidden) {
       // The whole path in view, however wide the map; its own labels are
       // kept readable at that zoom (readablePath).
       cy.fit(onPath, 60);
@@ -516,16 +661,19 @@
    *  and labels grow (a style bypass), the rest of the map stays as drawn. */
   function readablePath() {
     const cy = state.cy;
-    if (!cy || state.catalog.metrics.length > 300) return;
-    const size = Math.min(24, Math.max(LABEL_PX, MIN_LABEL_PX / cy.zoom()));
+    if (!cy) return;
+    const wanted = Math.max(LABEL_PX, MIN_LABEL_PX / cy.zoom());
+    // A small map's boxes grow with their labels, so only so far.
+    const size = isBig() ? wanted : Math.min(24, wanted);
     cy.batch(() => {
       cy.nodes('.grown').not('.on-path').removeStyle('font-size width height').removeClass('grown');
       cy.nodes('.on-path').forEach((n) => {
         n.addClass('grown');
         n.style({
           'font-size': size,
-          width: Math.round(n.data('w') * size / LABEL_PX),
-          height: Math.max(BOX_H, Math.round(size + 12)),
+          // Boxes of a small map grow with their label; a large map's marks
+          // keep their size, their labels (below them) grow.
+          ...(n.data('w') ? { width: Math.round(n.data('w') * size / LABEL_PX), height: Math.max(BOX_H, Math.round(size + 12)) } : {}),
         });
       });
     });
@@ -552,9 +700,11 @@
     const service = $('filter-service').value;
     const verdict = $('filter-verdict').value;
     state.cy.batch(() => {
+      const keeps = (m) => m && (!team || m.owner === team) && (!service || m.service === service) && (!verdict || m.verdict === verdict);
       state.cy.nodes().forEach((n) => {
-        const m = state.metricById.get(n.id());
-        const keep = m && (!team || m.owner === team) && (!service || m.service === service) && (!verdict || m.verdict === verdict);
+        const keep = n.data('kind') === 'group'
+          ? state.groups.get(n.data('group')).members.some((id) => keeps(state.metricById.get(id)))
+          : keeps(state.metricById.get(n.id()));
         n.toggleClass('filtered-out', !keep);
       });
     });
@@ -614,6 +764,7 @@
     const detail = $('detail');
     delete detail.dataset.ready;
     detail.replaceChildren(el('p', { class: 'hint' }, 'Asking why ' + id + ' moved…'));
+    showMetrics([id]);
     if (state.cy) state.cy.getElementById(id).select();
     const r = await api('/api/why/' + encodeURIComponent(id));
     if (state.selected !== id) return;
@@ -697,6 +848,7 @@
     const plots = el('section', { id: 'plots' });
     parts.push(el('h2', {}, path.length > 1 ? 'The breadcrumb, step by step' : 'Its data'), plots);
     detail.replaceChildren(...parts.filter(Boolean));
+    showMetrics(path);
     highlight(path, root, why.unmapped_edges);
     await drawPlots(plots, path, why);
     if (state.selected === id) detail.dataset.ready = id;
@@ -851,7 +1003,7 @@
     }
     paintStatuses();
     // The first view waits for the statuses: it shows the red business metric.
-    if (!state.framed && state.cy && state.catalog.metrics.length <= 300) {
+    if (!state.framed && state.cy && !isBig()) {
       state.framed = true;
       frame(state.cy, focusOfStart());
     }

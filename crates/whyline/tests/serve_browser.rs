@@ -394,6 +394,10 @@ fn a_map_of_2000_metrics_stays_usable() {
         ],
     );
     assert_eq!(result["nodes"], 2000);
+    // Collapsed by service and layer until opened (issue #16).
+    assert!(result["groups"].as_u64() < Some(100), "{result}");
+    assert!(result["groupLabelPx"].as_f64() >= Some(11.0), "{result}");
+    assert!(result["openedMembers"].as_u64() > Some(1), "{result}");
     // Usable: drawn, clicked and answered, and zoomed, within seconds.
     let ready = result["mapReadyMs"].as_u64().expect("mapReadyMs");
     let why = result["whyMs"].as_u64().expect("whyMs");
