@@ -28,7 +28,7 @@ impl TimeRange {
 pub enum TimeError {
     /// Neither RFC 3339 nor a Unix timestamp.
     #[error(
-        "`{0}` is not a time: write RFC 3339 (2026-03-02T20:57:00Z) or Unix seconds (1772484000)"
+        "`{0}` is not a time: write RFC 3339 (2026-03-02T20:57:00Z), a date (2026-03-02, its midnight UTC) or Unix seconds (1772484000)"
     )]
     BadTime(String),
     /// Not a duration.
@@ -43,9 +43,18 @@ pub enum TimeError {
 }
 
 /// Parses RFC 3339 (`2026-03-02T20:57:00Z`, offsets allowed, a space instead of
-/// `T` accepted) or Unix seconds (integer or fractional) into Unix ms.
+/// `T` accepted), a bare date (`2026-03-02`, its midnight UTC) or Unix seconds
+/// (integer or fractional) into Unix ms: the one grammar of every time a user
+/// writes (flags, the API's `at`, data files' time columns).
 pub fn parse_time(text: &str) -> Result<i64, TimeError> {
     let text = text.trim();
+    if is_bare_date(text) {
+        return chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis())
+            .ok_or_else(|| TimeError::BadTime(text.to_string()));
+    }
     if let Ok(seconds) = text.parse::<i64>() {
         return seconds
             .checked_mul(1000)
@@ -67,6 +76,18 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
     DateTime::parse_from_rfc3339(candidate)
         .map(|t| t.timestamp_millis())
         .map_err(|_| TimeError::BadTime(text.to_string()))
+}
+
+/// Whether `text` is written as a bare date, `YYYY-MM-DD` (a window's end
+/// written so means the whole day).
+pub fn is_bare_date(text: &str) -> bool {
+    let b = text.trim().as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// Formats Unix ms as RFC 3339 in UTC, with milliseconds only when needed.
@@ -123,6 +144,11 @@ mod tests {
         assert_eq!(parse_time("1772485020"), Ok(1_772_485_020_000));
         assert_eq!(parse_time("1772485020.5"), Ok(1_772_485_020_500));
         assert!(parse_time("yesterday").is_err());
+        // A bare date is its midnight UTC; an impossible one is refused.
+        assert_eq!(parse_time("2026-03-02"), Ok(1_772_409_600_000));
+        assert_eq!(parse_time(" 2026-03-02 "), Ok(1_772_409_600_000));
+        assert!(parse_time("2026-02-30").is_err());
+        assert!(parse_time("2026-3-2").is_err());
         assert!(parse_time("NaN").is_err());
         assert_eq!(format_time(1_772_485_020_000), "2026-03-02T20:57:00Z");
     }

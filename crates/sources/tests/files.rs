@@ -55,6 +55,24 @@ fn error_of(data: &DataSet, id: &str) -> SourceError {
         .unwrap_or_else(|| panic!("{id} is not missing"))
 }
 
+/// A warehouse's daily export writes bare dates: each is its day's midnight UTC
+/// (issue #14: one grammar of times, the same as every flag's).
+#[test]
+fn a_daily_csv_with_bare_dates_reads_on_a_one_day_grid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "daily.csv",
+        b"timestamp,cpu\n2026-03-01,0.5\n2026-03-02,0.6\n2026-03-03,0.7\n",
+    );
+    let data = read(&path, &["cpu"]);
+    assert!(data.missing.is_empty(), "{:?}", data.missing);
+    let grid = data.grid.expect("grid");
+    assert_eq!((grid.step, grid.len), (86_400_000, 3));
+    assert_eq!(grid.start, 1_772_323_200_000); // 2026-03-01T00:00:00Z
+    assert_eq!(data.get("cpu").expect("cpu").values, vec![0.5, 0.6, 0.7]);
+}
+
 #[test]
 fn wide_csv_with_rfc3339_and_gaps() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -16,9 +16,9 @@ fn window_of(text: &str, flag: &str) -> Result<TimeRange, String> {
     let (a, b) = text
         .split_once("..")
         .ok_or_else(|| format!("{flag}: write FROM..TO, e.g. 2021-01-01..2021-03-31"))?;
-    let start = parse_time(&date_or_time(a)).map_err(|e| format!("{flag}: {e}"))?;
-    let mut end = parse_time(&date_or_time(b)).map_err(|e| format!("{flag}: {e}"))?;
-    if b.trim().len() == 10 {
+    let start = parse_time(a).map_err(|e| format!("{flag}: {e}"))?;
+    let mut end = parse_time(b).map_err(|e| format!("{flag}: {e}"))?;
+    if whyline_series::is_bare_date(b) {
         // A bare date as the end means the whole day.
         end += 86_400_000;
     }
@@ -26,16 +26,6 @@ fn window_of(text: &str, flag: &str) -> Result<TimeRange, String> {
         return Err(format!("{flag}: {a} is not before {b}"));
     }
     Ok(TimeRange { start, end })
-}
-
-/// Accepts `2021-03-31` as midnight UTC.
-fn date_or_time(text: &str) -> String {
-    let t = text.trim();
-    if t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-' {
-        format!("{t}T00:00:00Z")
-    } else {
-        t.to_string()
-    }
 }
 
 /// Everything the answer needs besides the engine's output.

@@ -555,7 +555,7 @@ mod pull {
         assert_eq!(out.status.code(), Some(2));
         assert_eq!(
             stderr(&out).trim(),
-            "error: --from: `last tuesday` is not a time: write RFC 3339 (2026-03-02T20:57:00Z) or Unix seconds (1772484000)"
+            "error: --from: `last tuesday` is not a time: write RFC 3339 (2026-03-02T20:57:00Z), a date (2026-03-02, its midnight UTC) or Unix seconds (1772484000)"
         );
         let out = whyline(
             dir.path(),
@@ -2288,31 +2288,88 @@ fn completions_a_manual_page_and_the_version_with_its_commit() {
     );
 }
 
+/// A scratch folder with the demo written into `d/` (catalog and data).
+fn demo_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    dir
+}
+
+/// `whyline why revenue` on the demo with `extra` flags, as JSON (exit 0).
+fn demo_why(dir: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "why",
+        "revenue",
+        "--catalog",
+        "d/shop/metrics",
+        "--data",
+        "d/data.csv",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = whyline(dir, &args);
+    assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
 /// Issue #14, point 3: flags read durations in the catalog's grammar:
 /// `--lookback 1h30m` failed although `lag: 1h30m` works; it now means 90m.
 #[test]
 fn flags_read_durations_as_the_catalog_does() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let demo = whyline(dir.path(), &["demo", "--output", "d"]);
-    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
-    let ask = |lookback: &str| {
-        let out = whyline(
-            dir.path(),
-            &[
-                "why",
-                "revenue",
-                "--catalog",
-                "d/shop/metrics",
-                "--data",
-                "d/data.csv",
-                "--lookback",
-                lookback,
-                "--format",
-                "json",
-            ],
-        );
-        assert_eq!(out.status.code(), Some(0), "{lookback}: {}", stderr(&out));
-        stdout(&out)
+    let dir = demo_folder();
+    assert_eq!(
+        demo_why(dir.path(), &["--lookback", "1h30m"]),
+        demo_why(dir.path(), &["--lookback", "90m"])
+    );
+}
+
+/// Issue #14, point 3: one grammar for times. A bare date was read only by
+/// `--baseline`/`--window`; `--at 2026-03-02` failed ("is not a time"). Every
+/// time flag now reads it as its midnight UTC, the same as RFC 3339.
+#[test]
+fn every_time_flag_reads_a_bare_date_as_its_midnight() {
+    let dir = demo_folder();
+    let run = |args: &[&str]| {
+        let mut all = vec![
+            args[0],
+            "--catalog",
+            "d/shop/metrics",
+            "--data",
+            "d/data.csv",
+        ];
+        all.extend_from_slice(&args[1..]);
+        let out = whyline(dir.path(), &all);
+        (out.status.code(), stdout(&out), stderr(&out))
     };
-    assert_eq!(ask("1h30m"), ask("90m"));
+    assert_eq!(
+        demo_why(dir.path(), &["--at", "2026-03-02"]),
+        demo_why(dir.path(), &["--at", "2026-03-02T00:00:00Z"])
+    );
+    for command in ["audit", "edges"] {
+        let dated = run(&[
+            command,
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-03",
+            "--format",
+            "json",
+        ]);
+        let timed = run(&[
+            command,
+            "--from",
+            "2026-03-02T00:00:00Z",
+            "--to",
+            "2026-03-03T00:00:00Z",
+            "--format",
+            "json",
+        ]);
+        assert!(matches!(dated.0, Some(0 | 1)), "{command}: {}", dated.2);
+        assert_eq!(dated, timed, "{command}");
+    }
+    let (code, _, err) = run(&["audit", "--to", "2026-02-30"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`2026-02-30` is not a time"), "{err}");
 }
