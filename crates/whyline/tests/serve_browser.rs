@@ -95,6 +95,49 @@ fn drive(chromium: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(line).expect("a JSON line of measurements")
 }
 
+/// Runs a mode of the Playwright script that takes a screenshot (named
+/// `name` in the artefacts) after the server's address, then `extra`.
+fn drive_shot(
+    chromium: &Path,
+    mode: &str,
+    server: &Server,
+    name: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let shot = artefacts().join(name);
+    let base = format!("{}/", server.base);
+    let mut args = vec![mode, base.as_str(), shot.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    let result = drive(chromium, &args);
+    assert!(shot.is_file(), "{name} was not written");
+    result
+}
+
+/// A server over the example shop with one text of `file` replaced (the text
+/// must be there), and its simulated data; ready.
+fn edited_shop_server(dir: &Path, file: &str, from: &str, to: &str) -> Server {
+    let metrics = serve_support::copy_example(dir);
+    let path = metrics.join(file);
+    let text = std::fs::read_to_string(&path).expect("catalog file");
+    assert!(
+        text.contains(from),
+        "the example's {file} changed: {from:?} is gone"
+    );
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    let data = serve_support::shop_data(dir);
+    let server = Server::start(
+        &[
+            "--catalog",
+            metrics.to_str().expect("utf-8"),
+            "--data",
+            data.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    server.wait_ready();
+    server
+}
+
 #[test]
 fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
     let Some(chromium) = tools() else { return };
@@ -110,14 +153,10 @@ fn the_page_leads_from_the_red_business_metric_to_the_injected_root_cause() {
         .to_string();
     server.wait_ready();
     let shot = artefacts().join("serve-why.png");
+    let base = format!("{}/", server.base);
     let result = drive(
         &chromium,
-        &[
-            "why",
-            &format!("{}/", server.base),
-            &root,
-            shot.to_str().expect("utf-8"),
-        ],
+        &["why", &base, &root, shot.to_str().expect("utf-8")],
     );
     assert_eq!(result["path"][0], "revenue");
     assert!(shot.is_file());
@@ -218,23 +257,8 @@ fn after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
 fn the_page_names_the_datas_lead_where_the_map_ends_at_the_asked_metric() {
     let Some(chromium) = tools() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let metrics = serve_support::copy_example(dir.path());
-    let business = metrics.join("business.yaml");
-    let text = std::fs::read_to_string(&business).expect("business.yaml");
     let edge = "      - metric: conversion_rate\n        effect: increases\n        why: Fewer completed checkouts mean fewer orders\n";
-    assert!(text.contains(edge), "the example's revenue edge moved");
-    std::fs::write(&business, text.replace(edge, "")).expect("write");
-    let data = serve_support::shop_data(dir.path());
-    let server = Server::start(
-        &[
-            "--catalog",
-            metrics.to_str().expect("utf-8"),
-            "--data",
-            data.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
-    server.wait_ready();
+    let server = edited_shop_server(dir.path(), "business.yaml", edge, "");
     let result = drive(
         &chromium,
         &[
@@ -256,21 +280,12 @@ fn the_map_is_readable_at_1280x800_and_no_edge_runs_through_a_box() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (server, _) = shop_server(dir.path(), &[], &[]);
     server.wait_ready();
-    let shot = artefacts().join("serve-map-1280x800.png");
-    let result = drive(
-        &chromium,
-        &[
-            "map",
-            &format!("{}/", server.base),
-            shot.to_str().expect("utf-8"),
-        ],
-    );
+    let result = drive_shot(&chromium, "map", &server, "serve-map-1280x800.png", &[]);
     assert_eq!(result["nodes"], 35);
     assert!(result["edges"].as_u64() > Some(30), "{result}");
     assert!(result["minLabelPx"].as_f64() >= Some(11.0), "{result}");
     assert_eq!(result["through"], serde_json::json!([]));
     assert!(result["inView"].as_u64() >= Some(5), "{result}");
-    assert!(shot.is_file());
 }
 
 /// Issue #16: the Review tab shows the review rendered (headings, lists), and
@@ -280,46 +295,18 @@ fn the_map_is_readable_at_1280x800_and_no_edge_runs_through_a_box() {
 fn the_review_tab_is_rendered_and_the_catalog_s_html_stays_text() {
     let Some(chromium) = tools() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let metrics = serve_support::copy_example(dir.path());
-    let business = metrics.join("business.yaml");
-    let text = std::fs::read_to_string(&business).expect("business.yaml");
     let planted = r#"team-growth <img src=x onerror="window.pwned=true">"#;
     let owner = "    owner: team-growth\n    decision: >-\n      Whether the P&L owner";
-    assert!(text.contains(owner), "the example's revenue owner moved");
-    std::fs::write(
-        &business,
-        text.replacen(
-            owner,
-            &owner.replace("team-growth", &format!("'{planted}'")),
-            1,
-        ),
-    )
-    .expect("write");
-    let data = serve_support::shop_data(dir.path());
-    let server = Server::start(
-        &[
-            "--catalog",
-            metrics.to_str().expect("utf-8"),
-            "--data",
-            data.to_str().expect("utf-8"),
-        ],
-        &[],
+    let server = edited_shop_server(
+        dir.path(),
+        "business.yaml",
+        owner,
+        &owner.replace("team-growth", &format!("'{planted}'")),
     );
-    server.wait_ready();
-    let shot = artefacts().join("serve-review.png");
-    let result = drive(
-        &chromium,
-        &[
-            "review",
-            &format!("{}/", server.base),
-            shot.to_str().expect("utf-8"),
-            planted,
-        ],
-    );
+    let result = drive_shot(&chromium, "review", &server, "serve-review.png", &[planted]);
     assert_eq!(result["h1"], 1);
     assert!(result["h2"].as_u64() >= Some(2), "{result}");
     assert!(result["li"].as_u64() >= Some(1), "{result}");
-    assert!(shot.is_file());
 }
 
 /// Issue #16: with every source unreadable, the page says the statuses are
@@ -384,15 +371,7 @@ fn a_map_of_2000_metrics_stays_usable() {
         &[],
     );
     server.wait_ready();
-    let shot = artefacts().join("serve-2000.png");
-    let result = drive(
-        &chromium,
-        &[
-            "big",
-            &format!("{}/", server.base),
-            shot.to_str().expect("utf-8"),
-        ],
-    );
+    let result = drive_shot(&chromium, "big", &server, "serve-2000.png", &[]);
     assert_eq!(result["nodes"], 2000);
     // Collapsed by service and layer until opened (issue #16).
     assert!(result["groups"].as_u64() < Some(100), "{result}");
