@@ -59,6 +59,18 @@ pub enum BreakKind {
     LostExplanation,
 }
 
+impl BreakKind {
+    /// The kind as it stands in `check --format json` (`base.breaks[].kind`):
+    /// a contract, so written out here rather than taken from the variant's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakKind::NewMetricFails => "NewMetricFails",
+            BreakKind::LostDecision => "LostDecision",
+            BreakKind::LostExplanation => "LostExplanation",
+        }
+    }
+}
+
 /// One regression introduced by the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {

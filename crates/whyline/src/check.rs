@@ -351,7 +351,7 @@ pub(crate) fn json(
             "edges_removed": edges(&change.edges_removed),
             "edges_flipped": edges(&change.edges_flipped),
             "verdicts_changed": change.verdicts_changed.iter().map(|(id, b, a)| serde_json::json!({"id": id, "before": b.as_str(), "after": a.as_str()})).collect::<Vec<_>>(),
-            "breaks": change.breaks.iter().map(|b| serde_json::json!({"metric": b.metric, "kind": format!("{:?}", b.kind), "message": b.message})).collect::<Vec<_>>(),
+            "breaks": change.breaks.iter().map(|b| serde_json::json!({"metric": b.metric, "kind": b.kind.as_str(), "message": b.message})).collect::<Vec<_>>(),
         });
     }
     out
