@@ -22,7 +22,10 @@
 
 use whyline_catalog::{Catalog, Effect};
 use whyline_map::MetricGraph;
-use whyline_stats::ols;
+pub use whyline_stats::{benjamini_hochberg, fisher_p};
+use whyline_stats::{
+    delayed, first_differences as diff, lag_steps, pearson, residuals_on as residualize,
+};
 
 /// Knobs; the defaults suit minute data.
 #[derive(Debug, Clone)]
@@ -120,105 +123,15 @@ pub struct Report {
     pub candidates_tested: usize,
 }
 
-/// First differences; `NaN` where either point is missing.
-fn diff(x: &[f64]) -> Vec<f64> {
-    let mut out = vec![f64::NAN; x.len()];
-    for t in 1..x.len() {
-        out[t] = x[t] - x[t - 1];
-    }
-    out
-}
-
-/// `x` delayed by `lag` points (`NaN` before the start).
-fn delayed(x: &[f64], lag: usize) -> Vec<f64> {
-    (0..x.len())
-        .map(|t| if t >= lag { x[t - lag] } else { f64::NAN })
-        .collect()
-}
-
-/// Residuals of `y` regressed on `z` (plain `y` minus its mean without `z`);
-/// `NaN` where any input is missing.
-fn residualize(y: &[f64], z: &[&[f64]]) -> Option<Vec<f64>> {
-    let complete = |t: usize| !y[t].is_nan() && z.iter().all(|c| !c[t].is_nan());
-    if z.is_empty() {
-        let (sum, n) = (0..y.len())
-            .filter(|&t| complete(t))
-            .fold((0.0, 0usize), |(s, n), t| (s + y[t], n + 1));
-        let mean = sum / n.max(1) as f64;
-        return Some(
-            (0..y.len())
-                .map(|t| if complete(t) { y[t] - mean } else { f64::NAN })
-                .collect(),
-        );
-    }
-    let fit = ols(z, y)?;
-    Some(
-        (0..y.len())
-            .map(|t| {
-                if complete(t) {
-                    let row: Vec<f64> = z.iter().map(|c| c[t]).collect();
-                    y[t] - fit.predict(&row)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect(),
-    )
-}
-
-/// Pearson correlation over points where both are present, and that count.
+/// Pearson correlation of the complete pairs and their count; 0 with fewer
+/// than 4 pairs or a flat series (no evidence either way).
 fn correlation(a: &[f64], b: &[f64]) -> (f64, usize) {
-    let pairs: Vec<(f64, f64)> = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
-        .map(|(x, y)| (*x, *y))
-        .collect();
-    let n = pairs.len();
-    if n < 4 {
-        return (0.0, n);
+    let (r, n) = pearson(a, b);
+    if n < 4 || !r.is_finite() {
+        (0.0, n)
+    } else {
+        (r, n)
     }
-    let (ma, mb) = pairs
-        .iter()
-        .fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x, sb + y));
-    let (ma, mb) = (ma / n as f64, mb / n as f64);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in &pairs {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    if saa <= 0.0 || sbb <= 0.0 {
-        return (0.0, n);
-    }
-    (sab / (saa * sbb).sqrt(), n)
-}
-
-/// Two-sided p-value of a (partial) correlation `r` over `n` points with `k`
-/// conditioning variables, by the Fisher z transform.
-pub fn fisher_p(r: f64, n: usize, k: usize) -> f64 {
-    let dof = n as f64 - k as f64 - 3.0;
-    if dof <= 0.0 || !r.is_finite() {
-        return 1.0;
-    }
-    let z = r.clamp(-0.999_999, 0.999_999).atanh() * dof.sqrt();
-    // Two-sided normal tail: erfc(|z| / sqrt 2).
-    libm::erfc(z.abs() / std::f64::consts::SQRT_2).clamp(0.0, 1.0)
-}
-
-/// Benjamini-Hochberg adjusted p-values (step-up, monotone), in input order.
-pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
-    let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let mut q = vec![1.0; m];
-    let mut running: f64 = 1.0;
-    for rank in (0..m).rev() {
-        let i = order[rank];
-        running = running.min(p[i] * m as f64 / (rank + 1) as f64);
-        q[i] = running.min(1.0);
-    }
-    q
 }
 
 /// The best lag of `x -> y` among `lags`: (partial correlation, lag, p with
@@ -261,7 +174,7 @@ pub fn analyse<'a>(
 ) -> Report {
     let n = catalog.metrics.len();
     let diffs: Vec<Option<Vec<f64>>> = (0..n).map(|m| series(m).map(diff)).collect();
-    let lag_points = |ms: u64| ((ms as f64) / (step_ms.max(1) as f64)).round() as usize;
+    let lag_points = |ms: u64| lag_steps(ms, step_ms);
 
     // Conditioning set of a child: its own past and its declared drivers at their lags.
     let context = |child: usize, except: Option<usize>| -> Vec<Vec<f64>> {
@@ -435,39 +348,5 @@ pub fn analyse<'a>(
         declared,
         suggested,
         candidates_tested: candidates.len(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Values computed once with scipy 1.17.1:
-    /// `2 * scipy.stats.norm.sf(abs(np.arctanh(r)) * np.sqrt(n - k - 3))`.
-    #[test]
-    fn fisher_p_matches_scipy() {
-        assert!(
-            (fisher_p(0.3, 50, 0) - 0.033_841_139_314_946_34).abs() < 1e-9,
-            "{}",
-            fisher_p(0.3, 50, 0)
-        );
-        assert!(
-            (fisher_p(0.1, 1000, 2) - 0.001_551_148_591_481_423_5).abs() < 1e-9,
-            "{}",
-            fisher_p(0.1, 1000, 2)
-        );
-        assert_eq!(fisher_p(0.5, 3, 0), 1.0);
-    }
-
-    /// Benjamini & Hochberg (1995) on a textbook example, checked against
-    /// `statsmodels.stats.multitest.multipletests(p, method='fdr_bh')`.
-    #[test]
-    fn bh_matches_statsmodels() {
-        let p = [0.01, 0.04, 0.03, 0.005, 0.2];
-        let q = benjamini_hochberg(&p);
-        let expected = [0.025, 0.05, 0.05, 0.025, 0.2];
-        for (a, b) in q.iter().zip(expected) {
-            assert!((a - b).abs() < 1e-12, "{q:?}");
-        }
     }
 }

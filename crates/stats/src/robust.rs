@@ -33,6 +33,14 @@ pub fn median(values: &[f64]) -> Option<f64> {
     quantile(values, 0.5)
 }
 
+/// The variance of the median of `n` independent normal points, in units of
+/// sigma squared: pi / (2n), asymptotically (Kenney & Keeping, *Mathematics
+/// of Statistics*, 1962; the median's standard error is about 1.2533 sigma /
+/// sqrt(n)). Callers decide what a single point's median is worth.
+pub fn median_variance(n: f64) -> f64 {
+    std::f64::consts::FRAC_PI_2 / n
+}
+
 /// Median absolute deviation, scaled by 1.4826 to estimate a normal sigma.
 pub fn mad(values: &[f64]) -> Option<f64> {
     let m = median(values)?;
@@ -112,6 +120,17 @@ impl RobustBaseline {
 
 #[cfg(test)]
 mod tests {
+
+    /// pi / 2 for one point (the asymptotic efficiency of the median
+    /// against the mean is 2 / pi, Kenney & Keeping 1962); sqrt gives the
+    /// textbook 1.2533 sigma for one point's worth.
+    #[test]
+    fn median_variance_is_pi_over_2n() {
+        assert!((median_variance(1.0) - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
+        assert!((median_variance(1.0).sqrt() - 1.2533).abs() < 1e-4);
+        assert!((median_variance(100.0) - 0.015_707_963_267_948_967).abs() < 1e-15);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

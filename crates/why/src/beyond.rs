@@ -38,39 +38,11 @@ pub struct SuspectedEdge {
     pub lag: usize,
 }
 
-fn diff(x: &[f64]) -> Vec<f64> {
-    let mut out = vec![f64::NAN; x.len()];
-    for t in 1..x.len() {
-        out[t] = x[t] - x[t - 1];
-    }
-    out
-}
-
+/// Pearson correlation of the complete pairs; 0 with fewer than 10 pairs
+/// (too few normal-time steps to suggest an edge) or a flat series.
 fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let pairs: Vec<(f64, f64)> = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
-        .map(|(x, y)| (*x, *y))
-        .collect();
-    let n = pairs.len() as f64;
-    if n < 10.0 {
-        return 0.0;
-    }
-    let (ma, mb) = pairs
-        .iter()
-        .fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x / n, sb + y / n));
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in &pairs {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    if saa <= 0.0 || sbb <= 0.0 {
-        0.0
-    } else {
-        sab / (saa * sbb).sqrt()
-    }
+    let (r, n) = whyline_stats::pearson(a, b);
+    if n < 10 || !r.is_finite() { 0.0 } else { r }
 }
 
 /// Like [`explain`], but may follow edges the data suggests from among
@@ -242,7 +214,7 @@ fn best_suspect<'a>(
     let base_y = RobustBaseline::fit(&y[windows.baseline.clone()])?;
     let direction_y = (median(&y[windows.incident.start..end])? - base_y.center).signum();
     let start_y = start_of_change(y, windows, settings);
-    let dy = diff(&y[windows.baseline.clone()]);
+    let dy = whyline_stats::first_differences(&y[windows.baseline.clone()]);
     let mapped = graph.upstream(stop);
     let mut below = graph.downstream(target);
     below.extend(graph.downstream(stop));
@@ -273,14 +245,9 @@ fn best_suspect<'a>(
             .unwrap_or(base.center)
             - base.center)
             .signum();
-        let dx = diff(&x[windows.baseline.clone()]);
+        let dx = whyline_stats::first_differences(&x[windows.baseline.clone()]);
         let Some((r, lag)) = (0..=SUSPECT_MAX_LAG)
-            .map(|lag| {
-                let delayed: Vec<f64> = (0..dx.len())
-                    .map(|t| if t >= lag { dx[t - lag] } else { f64::NAN })
-                    .collect();
-                (correlation(&dy, &delayed), lag)
-            })
+            .map(|lag| (correlation(&dy, &whyline_stats::delayed(&dx, lag)), lag))
             .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
         else {
             continue;

@@ -12,12 +12,13 @@ use whyline_stats::{
 };
 
 use crate::path::{breadcrumb, path_signs};
-use crate::status::{deseasonalize, floored, judge_raw, relative, season_cut};
+use crate::status::{floored, judge_raw, relative, season_cut};
 use crate::tuning::{
     BACKGROUND_RATIO, CHANGE_STATISTIC, CLEAR_SHARE, DEMOTED, DOMINANT_MOVE_MARGIN, DOMINANT_SHARE,
     PINNED_POINTS, PRE_POINTS, PUSHES_BACK, RECENT_POINTS, START_SLACK, SUSTAINED_SIGMAS,
     UPSTREAM_BONUS, UPSTREAM_CAP, start_slack,
 };
+use whyline_stats::deseasonalize;
 
 /// Tuning knobs; the defaults suit minute data.
 #[derive(Debug, Clone)]
@@ -447,7 +448,7 @@ impl Pointwise {
             return 0.0;
         };
         let n_eff = (window.len() as f64 * self.independence).max(1.0);
-        let z = (level - self.center) / (self.scale * 1.2533 / n_eff.sqrt());
+        let z = (level - self.center) / (self.scale * whyline_stats::median_variance(n_eff).sqrt());
         toward_surprise(z, direction)
     }
 
@@ -498,8 +499,10 @@ impl Pointwise {
             return 0.0;
         };
         let n_eff = |n: usize| (n as f64 * self.independence).max(1.0);
-        let error =
-            self.scale * 1.2533 * (1.0 / n_eff(early.len()) + 1.0 / n_eff(late.len())).sqrt();
+        let error = self.scale
+            * (whyline_stats::median_variance(n_eff(early.len()))
+                + whyline_stats::median_variance(n_eff(late.len())))
+            .sqrt();
         toward_surprise((to - from) / error.max(f64::MIN_POSITIVE), direction)
     }
 
@@ -800,9 +803,7 @@ impl Focus {
     }
 }
 
-fn lag_points(lag_ms: u64, step_ms: i64) -> usize {
-    ((lag_ms as f64) / (step_ms.max(1) as f64)).round() as usize
-}
+use whyline_stats::lag_steps as lag_points;
 
 fn at_or_nan(x: &[f64], i: isize) -> f64 {
     if i < 0 {

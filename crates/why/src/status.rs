@@ -15,7 +15,7 @@
 use std::ops::Range;
 
 use whyline_catalog::{Bound, Good, Metric};
-use whyline_stats::{RobustBaseline, mean_shift_after, median};
+use whyline_stats::{RobustBaseline, deseasonalize, mean_shift_after, median};
 
 use crate::engine::{Change, Settings, Status, Windows};
 use crate::tuning::CHANGE_STATISTIC;
@@ -190,15 +190,14 @@ fn periods_level(y: &[f64], windows: &Windows, base: &RobustBaseline) -> (f64, f
         count(windows.incident.clone()),
     );
     // A single point is its own median: its error is one sigma.
-    let factor = |n: f64| {
+    let variance = |n: f64| {
         if n <= 1.0 {
             1.0
         } else {
-            std::f64::consts::FRAC_PI_2
+            whyline_stats::median_variance(n)
         }
     };
-    let standard_error =
-        base.scale * (factor(n_base) / n_base + factor(n_incident) / n_incident).sqrt();
+    let standard_error = base.scale * (variance(n_base) + variance(n_incident)).sqrt();
     (
         level,
         (level - base.center) / standard_error.max(f64::MIN_POSITIVE),
@@ -302,45 +301,6 @@ pub(crate) fn find_windows(y: &[f64], at: usize, settings: &Settings) -> Windows
         incident: start..end,
         periods: false,
     }
-}
-
-/// Removes a repeating profile of `period` points learnt from `x[..cut]`
-/// (the median at each phase, over at least two seasons), keeping the level.
-/// Returns the series unchanged, and `false`, when there is too little history
-/// or the profile explains under a quarter of the variance: subtracting a
-/// noisy profile would only add noise.
-pub(crate) fn deseasonalize(x: &[f64], period: usize, cut: usize) -> (Vec<f64>, bool) {
-    if cut < 2 * period {
-        return (x.to_vec(), false);
-    }
-    let profile: Vec<f64> = (0..period)
-        .map(|phase| {
-            let same: Vec<f64> = (phase..cut).step_by(period).map(|t| x[t]).collect();
-            median(&same).unwrap_or(f64::NAN)
-        })
-        .collect();
-    let level = median(&profile).unwrap_or(0.0);
-    let history = &x[..cut];
-    let mean = history.iter().filter(|v| !v.is_nan()).sum::<f64>()
-        / history.iter().filter(|v| !v.is_nan()).count().max(1) as f64;
-    let total: f64 = history
-        .iter()
-        .filter(|v| !v.is_nan())
-        .map(|v| (v - mean).powi(2))
-        .sum();
-    let explained: f64 = (0..cut)
-        .filter(|&t| !x[t].is_nan() && !profile[t % period].is_nan())
-        .map(|t| (profile[t % period] - level).powi(2))
-        .sum();
-    if total <= 0.0 || explained < 0.25 * total {
-        return (x.to_vec(), false);
-    }
-    let values = x
-        .iter()
-        .enumerate()
-        .map(|(t, v)| v - profile[t % period] + level)
-        .collect();
-    (values, true)
 }
 
 #[cfg(test)]
