@@ -36,17 +36,18 @@ fn commit(manifest: &Path) {
     };
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=WHYLINE_COMMIT={commit}");
-    // Rebuilt when HEAD moves: the file HEAD and the branch it points to.
+    // Rebuilt when HEAD moves: the file HEAD and the branch it points to,
+    // loose or packed. Only files that exist are named: cargo takes a missing
+    // one as changed, and would rebuild the binary on every command.
     if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
         let dir = PathBuf::from(dir);
-        println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());
+        let mut watched = vec![dir.join("HEAD"), dir.join("packed-refs")];
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={}", dir.join(branch).display());
+            watched.push(dir.join(branch));
         }
-        println!(
-            "cargo:rerun-if-changed={}",
-            dir.join("packed-refs").display()
-        );
+        for file in watched.iter().filter(|f| f.is_file()) {
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
     }
 }
 
