@@ -1453,13 +1453,15 @@ impl Calibrated {
             };
             let toward = if pushing.len() == 1 { pushing[0] } else { 0.0 };
             // Its own change began before the asked metric's, by more than a
-            // cause may lead (both located the same way, Hinkley's change in
-            // mean), and before the asked metric's first unusual point.
+            // cause may lead (its lags, plus START_SLACK: both are located the
+            // same way, Hinkley's change in mean, to a few points), and before
+            // the asked metric's first unusual point.
             let target_start = starts.get(&target).copied().flatten();
             let own_start = starts.get(&m).copied().flatten();
             let began_before = m != target
                 && own_start.is_some_and(|ms| {
-                    ms + lead < focus.first && target_start.is_none_or(|ts| ms + lead < ts)
+                    ms + lead + START_SLACK < focus.first
+                        && target_start.is_none_or(|ts| ms + lead + START_SLACK < ts)
                 });
             let early = Early {
                 began_before,

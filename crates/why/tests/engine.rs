@@ -503,6 +503,19 @@ fn a_ramp_that_leads_its_effect_is_the_root_not_its_service() {
     }
 }
 
+/// A ramp upstream whose change is located a few points before the asked
+/// metric's (its attenuated effect shows later in the effect's noise) is not
+/// a background shift: change points are located to a few points, so a cause
+/// may lead by its lags plus that slack before its unusual points just ahead
+/// of the focus count against it. Before, three points' lead was "began
+/// before", its growth into the focus was cancelled by its own early rise, and
+/// the asked metric itself was named first.
+#[test]
+fn a_ramp_located_a_few_points_early_keeps_its_score() {
+    // The small-moves suite's case that named the asked metric before.
+    names_the_fault_first(130_048, FaultKind::Ramp, 599);
+}
+
 /// An unmapped ramp is the lead although its change is located a few points
 /// after the asked metric's: the noisier of two ramps is located later,
 /// whichever came first. Before, a suspect had to start within two points of
