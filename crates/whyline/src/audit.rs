@@ -8,6 +8,10 @@ use whyline_map::{Assessed, Verdict};
 use whyline_series::{Grid, format_time};
 
 use crate::cli::{AuditArgs, AuditFormat};
+use crate::contract::{
+    self,
+    audit::{AuditReport, FocusReport},
+};
 use crate::{Outcome, common};
 
 /// Runs the command.
@@ -102,31 +106,40 @@ pub(crate) fn run(args: &AuditArgs, checked: &Checked) -> Outcome {
     }
 }
 
-pub(crate) fn json(catalog: &Catalog, report: &Audit, grid: &Grid) -> serde_json::Value {
+pub(crate) fn json(catalog: &Catalog, report: &Audit, grid: &Grid) -> AuditReport {
+    use contract::audit::{Episode, MetricAudit};
     let id = |m: usize| catalog.metrics[m].id.clone();
-    serde_json::json!({
-        "coverage": report.coverage,
-        "from": format_time(grid.start),
-        "to": format_time(grid.range().end),
-        "metrics": report.metrics.iter().map(|a| serde_json::json!({
-            "id": id(a.metric),
-            "verdict": a.verdict.as_str(),
-            "reasons": a.reasons,
-            "red_episodes": a.red_episodes(),
-            "explained_episodes": a.explained_episodes(),
-            "amber_episodes": a.amber_episodes.len(),
-            "duplicate_of": a.duplicate_of.map(id),
-            "flat": a.flat,
-            "dead": a.dead,
-            "owner": catalog.metrics[a.metric].owner,
-            "episodes": a.episodes.iter().map(|e| serde_json::json!({
-                "from": format_time(grid.time(e.start)),
-                "to": format_time(grid.time(e.end.saturating_sub(1))),
-                "explained": e.explained,
-                "cause": e.cause.map(id),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    AuditReport {
+        coverage: report.coverage,
+        from: format_time(grid.start),
+        to: format_time(grid.range().end),
+        metrics: report
+            .metrics
+            .iter()
+            .map(|a| MetricAudit {
+                id: id(a.metric),
+                verdict: a.verdict.into(),
+                reasons: a.reasons.clone(),
+                red_episodes: a.red_episodes(),
+                explained_episodes: a.explained_episodes(),
+                amber_episodes: a.amber_episodes.len(),
+                duplicate_of: a.duplicate_of.map(id),
+                flat: a.flat,
+                dead: a.dead,
+                owner: catalog.metrics[a.metric].owner.clone(),
+                episodes: a
+                    .episodes
+                    .iter()
+                    .map(|e| Episode {
+                        from: format_time(grid.time(e.start)),
+                        to: format_time(grid.time(e.end.saturating_sub(1))),
+                        explained: e.explained,
+                        cause: e.cause.map(id),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 fn markdown(
@@ -359,26 +372,38 @@ fn focus_json(
     catalog: &Catalog,
     ranked: &[whyline_audit::focus::ServiceFocus],
     period: Option<&(String, String)>,
-) -> serde_json::Value {
+) -> FocusReport {
+    use contract::audit::ServiceFocus;
     let ids = |set: &std::collections::BTreeSet<usize>| {
         set.iter()
             .map(|&m| catalog.metrics[m].id.clone())
             .collect::<Vec<_>>()
     };
-    serde_json::json!({
-        "proposal": ranked.iter().filter(|f| f.proposed).map(|f| f.service.clone()).collect::<Vec<_>>(),
-        "period": period.map(|(from, to)| serde_json::json!({"from": from, "to": to})),
-        "services": ranked.iter().enumerate().map(|(i, f)| serde_json::json!({
-            "rank": i + 1,
-            "service": f.service,
-            "proposed": f.proposed,
-            "red_episodes": f.red_episodes,
-            "red_business_metrics": ids(&f.red_business),
-            "drives_directly": ids(&f.drives_directly),
-            "business_downstream": ids(&f.downstream),
-            "reasons": whyline_audit::focus::reasons(catalog, f),
-        })).collect::<Vec<_>>(),
-    })
+    FocusReport {
+        proposal: ranked
+            .iter()
+            .filter(|f| f.proposed)
+            .map(|f| f.service.clone())
+            .collect(),
+        period: period.map(|(from, to)| contract::Span {
+            from: from.clone(),
+            to: to.clone(),
+        }),
+        services: ranked
+            .iter()
+            .enumerate()
+            .map(|(i, f)| ServiceFocus {
+                rank: i + 1,
+                service: f.service.clone(),
+                proposed: f.proposed,
+                red_episodes: f.red_episodes,
+                red_business_metrics: ids(&f.red_business),
+                drives_directly: ids(&f.drives_directly),
+                business_downstream: ids(&f.downstream),
+                reasons: whyline_audit::focus::reasons(catalog, f),
+            })
+            .collect(),
+    }
 }
 
 /// The proposal in one sentence, for `focus` and the review.

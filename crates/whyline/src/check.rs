@@ -6,6 +6,7 @@ use whyline_catalog::{Catalog, Checked, Layer};
 use whyline_map::{Assessed, CatalogDiff, Verdict};
 
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::contract::{self, EdgeIds, check::CheckReport};
 use crate::diagnostics;
 use crate::{Outcome, git};
 
@@ -20,7 +21,7 @@ pub(crate) fn run(args: &CheckArgs, checked: &Checked, catalog_path: &std::path:
                     .iter()
                     .map(|d| diagnostics::to_json(catalog, d))
                     .collect();
-                print_json(&serde_json::json!({"metrics": [], "errors": errors}));
+                print_json(&CheckReport::invalid(errors));
                 eprint!(
                     "{}",
                     diagnostics::render_human(catalog, &checked.diagnostics)
@@ -101,7 +102,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn print_json(value: &serde_json::Value) {
+fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot encode JSON: {e}"),
@@ -302,29 +303,38 @@ pub(crate) fn json(
     assessed: &Assessed<'_>,
     revision: Option<&str>,
     change: Option<&CatalogDiff>,
-) -> serde_json::Value {
-    let metrics: Vec<_> = assessed
+) -> CheckReport {
+    use contract::check::{BaseChange, Break, Fix, MetricCheck, ProposedEdge, VerdictChange};
+    let metrics = assessed
         .assessments
         .iter()
         .map(|a| {
             let m = &catalog.metrics[a.metric];
             let (file, line, column) = diagnostics::position(catalog, &m.location);
-            serde_json::json!({
-                "id": m.id,
-                "verdict": a.verdict.as_str(),
-                "test_decision": a.test_decision,
-                "test_explain": a.test_explain,
-                "problems": a.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>(),
-                "fixes": a.problems.iter().map(|p| serde_json::json!({"kind": p.kind.as_str(), "message": p.message, "fix": p.fix})).collect::<Vec<_>>(),
-                "layer": m.layer.as_str(),
-                "owner": m.owner,
-                "file": file,
-                "line": line,
-                "column": column,
-            })
+            MetricCheck {
+                id: m.id.clone(),
+                verdict: a.verdict.into(),
+                test_decision: a.test_decision,
+                test_explain: a.test_explain,
+                problems: a.problems.iter().map(|p| p.message.clone()).collect(),
+                fixes: a
+                    .problems
+                    .iter()
+                    .map(|p| Fix {
+                        kind: p.kind.into(),
+                        message: p.message.clone(),
+                        fix: p.fix.clone(),
+                    })
+                    .collect(),
+                layer: m.layer.into(),
+                owner: m.owner.clone(),
+                file,
+                line,
+                column,
+            }
         })
         .collect();
-    let proposed: Vec<_> = whyline_map::proposed_edges(catalog, &assessed.graph)
+    let proposed = whyline_map::proposed_edges(catalog, &assessed.graph)
         .into_iter()
         .map(|(from, to)| {
             let origin = catalog.metrics[to]
@@ -332,29 +342,56 @@ pub(crate) fn json(
                 .iter()
                 .find(|d| d.metric == catalog.metrics[from].id)
                 .and_then(|d| d.origin.clone());
-            serde_json::json!({"from": catalog.metrics[from].id, "to": catalog.metrics[to].id, "origin": origin})
+            ProposedEdge {
+                from: catalog.metrics[from].id.clone(),
+                to: catalog.metrics[to].id.clone(),
+                origin,
+            }
         })
         .collect();
-    let mut out = serde_json::json!({"metrics": metrics, "errors": [], "proposed_edges": proposed});
-    if let (Some(revision), Some(change)) = (revision, change) {
+    let base = revision.zip(change).map(|(revision, change)| {
         let edges = |items: &[whyline_map::EdgeRef]| {
             items
                 .iter()
-                .map(|e| serde_json::json!({"from": e.from, "to": e.to}))
-                .collect::<Vec<_>>()
+                .map(|e| EdgeIds {
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                })
+                .collect()
         };
-        out["base"] = serde_json::json!({
-            "revision": revision,
-            "added": change.added,
-            "removed": change.removed,
-            "edges_added": edges(&change.edges_added),
-            "edges_removed": edges(&change.edges_removed),
-            "edges_flipped": edges(&change.edges_flipped),
-            "verdicts_changed": change.verdicts_changed.iter().map(|(id, b, a)| serde_json::json!({"id": id, "before": b.as_str(), "after": a.as_str()})).collect::<Vec<_>>(),
-            "breaks": change.breaks.iter().map(|b| serde_json::json!({"metric": b.metric, "kind": b.kind.as_str(), "message": b.message})).collect::<Vec<_>>(),
-        });
+        BaseChange {
+            revision: revision.to_string(),
+            added: change.added.clone(),
+            removed: change.removed.clone(),
+            edges_added: edges(&change.edges_added),
+            edges_removed: edges(&change.edges_removed),
+            edges_flipped: edges(&change.edges_flipped),
+            verdicts_changed: change
+                .verdicts_changed
+                .iter()
+                .map(|(id, before, after)| VerdictChange {
+                    id: id.clone(),
+                    before: (*before).into(),
+                    after: (*after).into(),
+                })
+                .collect(),
+            breaks: change
+                .breaks
+                .iter()
+                .map(|b| Break {
+                    metric: b.metric.clone(),
+                    kind: b.kind.into(),
+                    message: b.message.clone(),
+                })
+                .collect(),
+        }
+    });
+    CheckReport {
+        metrics,
+        errors: Vec::new(),
+        proposed_edges: Some(proposed),
+        base,
     }
-    out
 }
 
 fn github(catalog: &Catalog, assessed: &Assessed<'_>, change: Option<&CatalogDiff>) -> String {

@@ -154,6 +154,17 @@ pub(crate) enum Command {
     ///
     /// Exit 0: printed. Exit 2: the page could not be rendered.
     Man,
+    /// Print the JSON Schema of a machine-readable output (`whyline schema why`),
+    /// or, without a name, list them with what prints each.
+    ///
+    /// The same schemas are published in docs/schemas/; the API's are in
+    /// `/api/openapi.json`.
+    ///
+    /// Exit 0: printed. Exit 2: no such output.
+    Schema {
+        /// The output: check, why, edges, audit, focus, import, pull or truth.
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

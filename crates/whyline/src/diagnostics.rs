@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use whyline_catalog::{Catalog, Code, Diagnostic, Location};
 
+use crate::contract;
+
 /// One catalog diagnostic bound to its source text, in the shape miette draws.
 #[derive(Debug)]
 struct Rendered {
@@ -170,8 +172,8 @@ pub(crate) fn position(catalog: &Catalog, location: &Location) -> (String, usize
     (path, location.line, location.column)
 }
 
-/// A diagnostic as a JSON object.
-pub(crate) fn to_json(catalog: &Catalog, diagnostic: &Diagnostic) -> serde_json::Value {
+/// A diagnostic as the contract writes it.
+pub(crate) fn to_json(catalog: &Catalog, diagnostic: &Diagnostic) -> contract::check::Diagnostic {
     let (file, line, column) = match &diagnostic.location {
         Some(l) => {
             let (f, line, col) = position(catalog, l);
@@ -179,14 +181,14 @@ pub(crate) fn to_json(catalog: &Catalog, diagnostic: &Diagnostic) -> serde_json:
         }
         None => (None, None, None),
     };
-    serde_json::json!({
-        "code": diagnostic.code.as_str(),
-        "message": diagnostic.message,
-        "help": diagnostic.help,
-        "file": file,
-        "line": line,
-        "column": column,
-    })
+    contract::check::Diagnostic {
+        code: diagnostic.code.as_str().to_string(),
+        message: diagnostic.message.clone(),
+        help: diagnostic.help.clone(),
+        file,
+        line,
+        column,
+    }
 }
 
 /// Escapes a GitHub workflow-command message.

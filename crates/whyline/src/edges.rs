@@ -8,6 +8,7 @@ use whyline_edges::{Report, Settings, Verdict, analyse};
 use whyline_map::MetricGraph;
 
 use crate::cli::{EdgesArgs, EdgesFormat};
+use crate::contract::{self, edges::EdgesReport};
 use crate::output::write_file;
 use crate::{Outcome, common};
 
@@ -95,32 +96,43 @@ fn proposed(catalog: &Catalog, from: usize, to: usize) -> bool {
         .any(|d| d.proposed && d.metric == catalog.metrics[from].id)
 }
 
-fn json(catalog: &Catalog, report: &Report, step_ms: i64) -> serde_json::Value {
+fn json(catalog: &Catalog, report: &Report, step_ms: i64) -> EdgesReport {
+    use contract::edges::{DeclaredEdge, Suggested};
     let id = |m: usize| catalog.metrics[m].id.clone();
-    serde_json::json!({
-        "declared": report.declared.iter().map(|c| serde_json::json!({
-            "from": id(c.from),
-            "to": id(c.to),
-            "effect": effect_str(c.effect),
-            "verdict": c.verdict.as_str(),
-            "estimate": finite(c.estimate),
-            "lag": (c.verdict != Verdict::NoData).then(|| lag_text(c.lag, step_ms)),
-            "p_value": finite(c.p_value),
-            "q_value": finite(c.q_value),
-            "proposed": proposed(catalog, c.from, c.to),
-        })).collect::<Vec<_>>(),
-        "suggested": report.suggested.iter().map(|s| serde_json::json!({
-            "from": id(s.from),
-            "to": id(s.to),
-            "effect": effect_str(s.effect),
-            "lag": lag_text(s.lag, step_ms),
-            "strength": finite(s.strength),
-            "q_value": finite(s.q_value),
-            "file": catalog.path_of(&catalog.metrics[s.to].location).map(|p| p.display().to_string()),
-            "owner": catalog.metrics[s.to].owner,
-        })).collect::<Vec<_>>(),
-        "candidates_tested": report.candidates_tested,
-    })
+    EdgesReport {
+        declared: report
+            .declared
+            .iter()
+            .map(|c| DeclaredEdge {
+                from: id(c.from),
+                to: id(c.to),
+                effect: c.effect.into(),
+                verdict: c.verdict.into(),
+                estimate: finite(c.estimate),
+                lag: (c.verdict != Verdict::NoData).then(|| lag_text(c.lag, step_ms)),
+                p_value: finite(c.p_value),
+                q_value: finite(c.q_value),
+                proposed: proposed(catalog, c.from, c.to),
+            })
+            .collect(),
+        suggested: report
+            .suggested
+            .iter()
+            .map(|s| Suggested {
+                from: id(s.from),
+                to: id(s.to),
+                effect: s.effect.into(),
+                lag: lag_text(s.lag, step_ms),
+                strength: finite(s.strength),
+                q_value: finite(s.q_value),
+                file: catalog
+                    .path_of(&catalog.metrics[s.to].location)
+                    .map(|p| p.display().to_string()),
+                owner: catalog.metrics[s.to].owner.clone(),
+            })
+            .collect(),
+        candidates_tested: report.candidates_tested,
+    }
 }
 
 /// Ready-to-paste drivers, grouped by the file (and team) of the driven metric.

@@ -9,6 +9,7 @@ use whyline_import::{Call, Draft, Input, Live, SERVICE_GRAPH_SERIES, Skipped, re
 
 use crate::Outcome;
 use crate::cli::{ImportArgs, ImportFormat};
+use crate::contract::{self, import::ImportReport};
 
 /// Files under `path` that may hold something to import, sorted.
 fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -326,35 +327,40 @@ fn json(
     written: &[String],
     unchanged: &[String],
     invalid: &[String],
-) -> serde_json::Value {
-    let metrics: Vec<_> = draft
-        .files
-        .iter()
-        .flat_map(|f| &f.metrics)
-        .map(|m| serde_json::json!({"id": m.id, "origin": m.origin, "layer": m.layer.as_str()}))
-        .collect();
-    let edges: Vec<_> = draft
-        .files
-        .iter()
-        .flat_map(|f| &f.metrics)
-        .flat_map(|m| {
-            m.drivers.iter().map(move |d| {
-                serde_json::json!({"from": d.metric, "to": m.id, "origin": d.origin, "proposed": d.proposed})
-            })
-        })
-        .collect();
-    let items = |list: &[Skipped]| -> Vec<serde_json::Value> {
+) -> ImportReport {
+    use contract::import::{ImportedEdge, ImportedMetric, Skipped as Item};
+    let metrics = draft.files.iter().flat_map(|f| &f.metrics);
+    let items = |list: &[Skipped]| -> Vec<Item> {
         list.iter()
-            .map(|s| serde_json::json!({"origin": s.origin, "reason": s.reason}))
+            .map(|s| Item {
+                origin: s.origin.clone(),
+                reason: s.reason.clone(),
+            })
             .collect()
     };
-    serde_json::json!({
-        "written": written,
-        "unchanged": unchanged,
-        "metrics": metrics,
-        "edges": edges,
-        "skipped": items(&draft.skipped),
-        "warnings": items(&draft.warnings),
-        "invalid": invalid,
-    })
+    ImportReport {
+        written: written.to_vec(),
+        unchanged: unchanged.to_vec(),
+        metrics: metrics
+            .clone()
+            .map(|m| ImportedMetric {
+                id: m.id.clone(),
+                origin: m.origin.clone(),
+                layer: m.layer.into(),
+            })
+            .collect(),
+        edges: metrics
+            .flat_map(|m| {
+                m.drivers.iter().map(move |d| ImportedEdge {
+                    from: d.metric.clone(),
+                    to: m.id.clone(),
+                    origin: d.origin.clone(),
+                    proposed: d.proposed,
+                })
+            })
+            .collect(),
+        skipped: items(&draft.skipped),
+        warnings: items(&draft.warnings),
+        invalid: invalid.to_vec(),
+    }
 }

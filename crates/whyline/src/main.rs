@@ -5,6 +5,7 @@ mod audit;
 mod check;
 mod cli;
 mod common;
+mod contract;
 mod diagnostics;
 mod edges;
 mod export;
@@ -155,6 +156,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Schema { name } => contract::print_schema(name.as_deref()),
     };
     ExitCode::from(match outcome {
         Outcome::Ok => 0,

@@ -138,11 +138,13 @@ fn write(path: &Path, data: &DataSet, range: TimeRange, force: bool) -> Result<(
             )
         })?;
     }
-    let missing: Vec<serde_json::Value> = data
+    let missing: Vec<crate::contract::Missing> = data
         .missing
         .iter()
-        .map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()}))
+        .map(crate::contract::Missing::from)
         .collect();
+    let missing = serde_json::to_string(&missing)
+        .map_err(|e| format!("cannot encode what is missing: {e}"))?;
     let metadata = [
         ("whyline.from", format_time(range.start)),
         ("whyline.to", format_time(range.end)),
@@ -150,10 +152,7 @@ fn write(path: &Path, data: &DataSet, range: TimeRange, force: bool) -> Result<(
             "whyline.step_ms",
             data.grid.map(|g| g.step.to_string()).unwrap_or_default(),
         ),
-        (
-            "whyline.missing",
-            serde_json::Value::Array(missing).to_string(),
-        ),
+        ("whyline.missing", missing),
     ];
     whyline_sources::write::write_parquet(path, data, &metadata).map_err(|e| e.to_string())
 }
@@ -199,14 +198,37 @@ fn print_human(path: &Path, data: &DataSet, asked: usize, written: &Result<(), S
 }
 
 fn print_json(path: &Path, data: &DataSet, written: &Result<(), String>) {
-    let value = serde_json::json!({
-        "file": written.as_ref().ok().map(|_| path.display().to_string()),
-        "error": written.as_ref().err(),
-        "grid": data.grid.map(|g| serde_json::json!({"from": format_time(g.start), "to": format_time(g.range().end), "step_ms": g.step, "points": g.len})),
-        "metrics": data.series.keys().collect::<Vec<_>>(),
-        "missing": data.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
-        "repairs": data.repairs.iter().map(|(id, r)| (id.clone(), serde_json::json!({"out_of_order": r.out_of_order, "duplicates": r.duplicates, "non_finite": r.non_finite}))).collect::<serde_json::Map<_, _>>(),
-    });
+    use crate::contract::pull::{Grid, PullReport, Repairs};
+    let value = PullReport {
+        file: written.as_ref().ok().map(|_| path.display().to_string()),
+        error: written.as_ref().err().cloned(),
+        grid: data.grid.map(|g| Grid {
+            from: format_time(g.start),
+            to: format_time(g.range().end),
+            step_ms: g.step,
+            points: g.len,
+        }),
+        metrics: data.series.keys().cloned().collect(),
+        missing: data
+            .missing
+            .iter()
+            .map(crate::contract::Missing::from)
+            .collect(),
+        repairs: data
+            .repairs
+            .iter()
+            .map(|(id, r)| {
+                (
+                    id.clone(),
+                    Repairs {
+                        out_of_order: r.out_of_order,
+                        duplicates: r.duplicates,
+                        non_finite: r.non_finite,
+                    },
+                )
+            })
+            .collect(),
+    };
     match serde_json::to_string_pretty(&value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot encode JSON: {e}"),

@@ -124,20 +124,25 @@ pub(crate) fn simulate(
     }
     let data_path = out.join("data.csv");
     write_file(&data_path, csv.as_bytes(), args.force)?;
-    let truth = serde_json::json!({
-        "faults": faults.iter().map(|f| serde_json::json!({
-            "metric": model.nodes[f.node].id,
-            "kind": f.kind.as_str(),
-            "size": f.size,
-            "start": format_time(start_ms + f.start as i64 * args.step_seconds * 1000),
-        })).collect::<Vec<_>>(),
-        "points": args.points,
-        "step_seconds": args.step_seconds,
-        "seed": args.seed,
-    });
+    let truth = crate::contract::simulate::Truth {
+        faults: faults
+            .iter()
+            .map(|f| crate::contract::simulate::Fault {
+                metric: model.nodes[f.node].id.clone(),
+                kind: f.kind.into(),
+                size: f.size,
+                start: format_time(start_ms + f.start as i64 * args.step_seconds * 1000),
+            })
+            .collect(),
+        points: args.points,
+        step_seconds: args.step_seconds,
+        seed: args.seed,
+    };
+    let truth = serde_json::to_string_pretty(&truth)
+        .map_err(|e| format!("cannot encode truth.json: {e}"))?;
     write_file(
         &out.join("truth.json"),
-        format!("{truth:#}\n").as_bytes(),
+        format!("{truth}\n").as_bytes(),
         args.force,
     )?;
     let summary = format!(

@@ -8,8 +8,8 @@ use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time
 use whyline_sources::{DataSet, Missing, Options, Progress, fetch};
 use whyline_why::{Change, Explanation, Settings, Status, SuspectedEdge, Windows};
 
-use crate::Outcome;
 use crate::cli::{DataFormat, WhyArgs};
+use crate::{Outcome, contract};
 
 /// A `FROM..TO` window.
 fn window_of(text: &str, flag: &str) -> Result<TimeRange, String> {
@@ -349,62 +349,82 @@ pub(crate) fn run(args: &WhyArgs, checked: &Checked) -> Outcome {
     }
 }
 
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
-}
-
-fn change_json(c: &Change) -> serde_json::Value {
-    serde_json::json!({"baseline": finite(c.baseline), "observed": finite(c.observed), "relative": finite(c.relative), "sigma": finite(c.sigma)})
-}
-
 /// The JSON of the CLI contract, plus detail.
-pub(crate) fn json(catalog: &Catalog, a: &Answer) -> serde_json::Value {
+pub(crate) fn json(catalog: &Catalog, a: &Answer) -> contract::why::WhyAnswer {
+    use contract::why::{Cause, Change, Lead, SuggestedEdge};
+    use contract::{EdgeIds, Span, milli};
     let e = &a.explanation;
     // Each metric's own part of the move; the parts add up to 1.
     let parts = whyline_why::attribution::own_parts(e);
     let id = |m: usize| catalog.metrics[m].id.clone();
     let time = |i: usize| format_time(a.grid.time(i));
-    serde_json::json!({
-        "metric": id(e.target),
-        "at": time(e.at),
-        "status": e.status.as_str(),
-        "reason": e.reason,
-        "change": e.change.as_ref().map(change_json),
-        "causes": e.causes.iter().map(|c| serde_json::json!({
-            "metric": id(c.metric),
-            "score": (c.score * 1000.0).round() / 1000.0,
-            "path": c.path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
-            // For each step of the path, the share of the child's move its
-            // fitted response to that driver explains (null for an unmapped edge).
-            "path_shares": c.path.windows(2).map(|w| e.shares.get(&(w[0], w[1])).map(|s| (s * 1000.0).round() / 1000.0)).collect::<Vec<_>>(),
-            "explained": (c.explained * 1000.0).round() / 1000.0,
-            "own_share": (parts.get(&c.metric).copied().unwrap_or(0.0) * 1000.0).round() / 1000.0,
-            "evidence": finite(c.evidence),
-            "owner": catalog.metrics[c.metric].owner,
-            "since": c.since.map(time),
-            "consistent": c.consistent,
-            "change": change_json(&c.change),
-        })).collect::<Vec<_>>(),
-        "lead": a.lead.as_ref().map(|path| serde_json::json!({
-            "metric": path.last().map(|m| id(*m)),
-            "unmapped_edges": path.windows(2).filter(|w| a.suspected.iter().any(|x| x.to == w[0] && x.from == w[1])).map(|w| serde_json::json!({"from": id(w[1]), "to": id(w[0])})).collect::<Vec<_>>(),
-            "path": path.iter().map(|m| id(*m)).collect::<Vec<_>>(),
-        })),
-        "unexplained": (e.unexplained * 1000.0).round() / 1000.0,
-        "map_ends": e.causes.first().is_some_and(|c| c.metric == e.target),
-        "incident": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.incident.start), "to": time(w.incident.end.saturating_sub(1))})),
-        "baseline": e.windows.as_ref().map(|w| serde_json::json!({"from": time(w.baseline.start), "to": time(w.baseline.end.saturating_sub(1))})),
-        "blind": e.blind.iter().map(|m| id(*m)).collect::<Vec<_>>(),
-        "unmapped_edges": a.suspected.iter().map(|x| serde_json::json!({
-            "from": id(x.from),
-            "to": id(x.to),
-            "effect": x.effect.as_str(),
-            "lag": whyline_catalog::Duration::from_millis(x.lag as u64 * a.grid.step.max(0) as u64).to_string(),
-            "strength": (x.strength * 1000.0).round() / 1000.0,
-        })).collect::<Vec<_>>(),
-        "missing": a.missing.iter().map(|m| serde_json::json!({"metric": m.metric, "source": m.source, "error": m.error.to_string()})).collect::<Vec<_>>(),
-        "holes": a.holes.iter().map(|h| serde_json::json!({"metric": h.metric, "cells": h.cells, "first": h.first})).collect::<Vec<_>>(),
-    })
+    let causes = e
+        .causes
+        .iter()
+        .map(|c| Cause {
+            metric: id(c.metric),
+            score: milli(c.score),
+            path: c.path.iter().map(|m| id(*m)).collect(),
+            path_shares: c
+                .path
+                .windows(2)
+                .map(|w| e.shares.get(&(w[0], w[1])).map(|s| milli(*s)))
+                .collect(),
+            explained: milli(c.explained),
+            own_share: milli(parts.get(&c.metric).copied().unwrap_or(0.0)),
+            evidence: contract::finite(c.evidence),
+            owner: catalog.metrics[c.metric].owner.clone(),
+            since: c.since.map(time),
+            consistent: c.consistent,
+            change: Change::from(&c.change),
+        })
+        .collect();
+    let lead = a.lead.as_ref().map(|path| Lead {
+        metric: path.last().map(|m| id(*m)),
+        unmapped_edges: path
+            .windows(2)
+            .filter(|w| a.suspected.iter().any(|x| x.to == w[0] && x.from == w[1]))
+            .map(|w| EdgeIds {
+                from: id(w[1]),
+                to: id(w[0]),
+            })
+            .collect(),
+        path: path.iter().map(|m| id(*m)).collect(),
+    });
+    let span = |r: &std::ops::Range<usize>| Span {
+        from: time(r.start),
+        to: time(r.end.saturating_sub(1)),
+    };
+    contract::why::WhyAnswer {
+        metric: id(e.target),
+        at: time(e.at),
+        status: e.status.into(),
+        reason: e.reason.clone(),
+        change: e.change.as_ref().map(Change::from),
+        causes,
+        lead,
+        unexplained: milli(e.unexplained),
+        map_ends: e.causes.first().is_some_and(|c| c.metric == e.target),
+        incident: e.windows.as_ref().map(|w| span(&w.incident)),
+        baseline: e.windows.as_ref().map(|w| span(&w.baseline)),
+        blind: e.blind.iter().map(|m| id(*m)).collect(),
+        unmapped_edges: a
+            .suspected
+            .iter()
+            .map(|x| SuggestedEdge {
+                from: id(x.from),
+                to: id(x.to),
+                effect: x.effect.into(),
+                lag: whyline_catalog::Duration::from_millis(
+                    x.lag as u64 * a.grid.step.max(0) as u64,
+                )
+                .to_string(),
+                strength: milli(x.strength),
+            })
+            .collect(),
+        missing: a.missing.iter().map(contract::Missing::from).collect(),
+        holes: a.holes.iter().map(contract::why::Holes::from).collect(),
+    }
 }
 
 /// `12,345.6`-style numbers with a sensible number of digits, for any f64:

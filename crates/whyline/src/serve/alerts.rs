@@ -22,6 +22,10 @@ use whyline_alerts::webhook::{self, AlertStatus, Received};
 use super::api::{self, ApiError};
 use super::outbox::{Incoming, Outbox, back_off_ms};
 use super::state::{Shared, now_ms};
+use crate::contract::{
+    self,
+    serve::{AlertCounts, AlertsStored},
+};
 use crate::why::Question;
 
 /// The route Alertmanager posts to.
@@ -209,7 +213,7 @@ async fn store<T: Send + 'static>(
 pub(crate) async fn receive(
     State(shared): State<Arc<Shared>>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertsStored>, ApiError> {
     let receiver = receiver(&shared)?;
     let (_, alerts) =
         webhook::parse(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -233,23 +237,36 @@ pub(crate) async fn receive(
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("not stored: {e}"))
         })?;
     receiver.answer_wake.notify_one();
-    Ok(Json(json!({"stored": new, "duplicates": total - new})))
+    Ok(Json(AlertsStored {
+        stored: new,
+        duplicates: total - new,
+    }))
 }
 
 /// `GET /api/alerts`: what the receiver holds.
-pub(crate) async fn counts(State(shared): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn counts(
+    State(shared): State<Arc<Shared>>,
+) -> Result<Json<AlertCounts>, ApiError> {
     let receiver = receiver(&shared)?;
     let counts = store(&receiver.outbox, |o| o.counts())
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))?;
-    let notifiers: Vec<&str> = shared
+    let notifiers: Vec<String> = shared
         .config
         .alerts
         .notifiers
         .iter()
-        .map(|n| n.name.as_str())
+        .map(|n| n.name.clone())
         .collect();
-    Ok(Json(json!({"counts": counts, "notifiers": notifiers})))
+    Ok(Json(AlertCounts {
+        counts: contract::serve::Counts {
+            received: counts.received,
+            unanswered: counts.unanswered,
+            delivered: counts.delivered,
+            waiting: counts.waiting,
+        },
+        notifiers,
+    }))
 }
 
 /// One alert as stored: what [`Received`] is rebuilt from.
@@ -324,7 +341,11 @@ async fn why_of(shared: &Arc<Shared>, metric: &str, at: i64, waited: i64) -> Opt
         periods: None,
     };
     Some(match api::answer(shared, snapshot, question).await {
-        Ok(why) => Answer::Why(why),
+        // The alerts crate reads the why as the CLI prints it: its JSON.
+        Ok(why) => match serde_json::to_value(&why) {
+            Ok(value) => Answer::Why(value),
+            Err(e) => Answer::Unanswered(format!("cannot encode the why: {e}")),
+        },
         Err(e) => Answer::Unanswered(e.message().to_string()),
     })
 }

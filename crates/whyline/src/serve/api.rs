@@ -10,18 +10,23 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use whyline_catalog::{Bound, Catalog};
+use whyline_catalog::Catalog;
 use whyline_series::{format_time, parse_time};
 use whyline_sources::Options;
 
 use super::state::{Loaded, Shared, Snapshot, documents, now_ms};
 use super::{alerts, assets};
 use crate::common;
+use crate::contract::serve::{
+    CatalogMetric, CatalogView, DataWindow, Driver, Health, MetricStatus, Readiness, Review,
+    SeriesView, StatusView, Thresholds,
+};
+use crate::contract::why::WhyAnswer;
+use crate::contract::{self, check::CheckReport, finite};
 use crate::why::{self, AskError, Question};
 
 /// An error as the API answers it: `{"error": "..."}` with a 4xx/5xx status.
@@ -48,7 +53,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": self.message}))).into_response()
+        (
+            self.status,
+            Json(contract::serve::ApiError {
+                error: self.message,
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -141,148 +152,156 @@ pub(crate) async fn not_found() -> ApiError {
     )
 }
 
-async fn healthz(State(shared): Shared_) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "catalog_version": shared.loaded().version,
-        "data": shared.snapshot().is_some(),
-    }))
+async fn healthz(State(shared): Shared_) -> Json<Health> {
+    Json(Health {
+        status: "ok".to_string(),
+        catalog_version: shared.loaded().version,
+        data: shared.snapshot().is_some(),
+    })
 }
 
 /// Readiness: 200 once the first data snapshot is read, 503 before (a load
 /// balancer or Kubernetes probe waits; `/healthz` is liveness only).
 async fn readyz(State(shared): Shared_) -> Response {
     match shared.snapshot() {
-        Some(s) => Json(json!({
-            "ready": true,
-            "refreshed_at": format_time(s.refreshed_at),
-        }))
+        Some(s) => Json(Readiness {
+            ready: true,
+            refreshed_at: Some(format_time(s.refreshed_at)),
+            reason: None,
+        })
         .into_response(),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "ready": false,
-                "reason": "the first refresh is still running",
-            })),
+            Json(Readiness {
+                ready: false,
+                refreshed_at: None,
+                reason: Some("the first refresh is still running".to_string()),
+            }),
         )
             .into_response(),
     }
 }
 
+/// The OpenAPI document: the routes of `openapi.json`, the schemas
+/// generated from the types the routes answer with.
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    Json(contract::openapi(OPENAPI)).into_response()
 }
 
-async fn check(State(shared): Shared_) -> Json<Value> {
-    Json(Value::clone(&shared.check()))
+async fn check(State(shared): Shared_) -> Json<CheckReport> {
+    Json(CheckReport::clone(&shared.check()))
 }
 
-fn bound_json(b: Option<Bound>) -> Value {
-    match b {
-        Some(Bound::Below(v)) => json!({"below": v}),
-        Some(Bound::Above(v)) => json!({"above": v}),
-        None => Value::Null,
-    }
-}
-
-async fn catalog(State(shared): Shared_) -> Json<Value> {
+async fn catalog(State(shared): Shared_) -> Json<CatalogView> {
     let loaded = shared.loaded();
     let c = &loaded.catalog;
-    let metrics: Vec<Value> = c
+    let metrics = c
         .metrics
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            json!({
-                "id": m.id,
-                "name": m.name,
-                "description": m.description,
-                "layer": m.layer.as_str(),
-                "unit": m.unit,
-                "owner": m.owner,
-                "service": m.service,
-                "decision": m.decision,
-                "audience": m.audience,
-                "verdict": loaded.verdicts[i],
-                "thresholds": m.thresholds.as_ref().map(|t| json!({"red": bound_json(t.red), "amber": bound_json(t.amber)})),
-                "drivers": m.drivers.iter().map(|d| json!({"metric": d.metric, "effect": d.effect.as_str(), "lag": d.lag.to_string()})).collect::<Vec<_>>(),
-            })
+        .zip(&loaded.verdicts)
+        .map(|(m, &verdict)| CatalogMetric {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            description: m.description.clone(),
+            layer: m.layer.into(),
+            unit: m.unit.clone(),
+            owner: m.owner.clone(),
+            service: m.service.clone(),
+            decision: m.decision.clone(),
+            audience: m.audience.clone(),
+            verdict,
+            thresholds: m.thresholds.as_ref().map(|t| Thresholds {
+                red: t.red.map(Into::into),
+                amber: t.amber.map(Into::into),
+            }),
+            drivers: m
+                .drivers
+                .iter()
+                .map(|d| Driver {
+                    metric: d.metric.clone(),
+                    effect: d.effect.into(),
+                    lag: d.lag.to_string(),
+                })
+                .collect(),
         })
         .collect();
-    Json(json!({
-        "version": loaded.version,
-        "metrics": metrics,
-        "catalog_error": catalog_error_json(&shared),
-    }))
+    Json(CatalogView {
+        version: loaded.version,
+        metrics,
+        catalog_error: catalog_error(&shared),
+    })
 }
 
 /// The broken catalog edit being ignored, if any, as the API shows it.
-fn catalog_error_json(shared: &Shared) -> Value {
-    shared.catalog_error().map_or(
-        Value::Null,
-        |e| json!({"text": e.text, "errors": e.errors, "since": format_time(e.since)}),
-    )
+fn catalog_error(shared: &Shared) -> Option<contract::serve::CatalogError> {
+    shared
+        .catalog_error()
+        .map(|e| contract::serve::CatalogError {
+            text: e.text,
+            errors: e.errors,
+            since: format_time(e.since),
+        })
 }
 
-fn number(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
-}
-
-async fn status(State(shared): Shared_) -> Json<Value> {
+async fn status(State(shared): Shared_) -> Json<StatusView> {
     let snapshot = shared.snapshot();
     let refresh_ms = shared.config.refresh.as_millis() as i64;
-    let mut out = json!({
-        "catalog_version": shared.loaded().version,
-        "refreshing": shared.refreshing(),
-        "refreshes": shared.refreshes(),
-        "catalog_error": catalog_error_json(&shared),
-    });
+    let mut out = StatusView {
+        catalog_version: shared.loaded().version,
+        refreshing: shared.refreshing(),
+        refreshes: shared.refreshes(),
+        catalog_error: catalog_error(&shared),
+        ready: false,
+        refreshed_at: None,
+        refresh_took_ms: None,
+        stale: None,
+        data: None,
+        metrics: Vec::new(),
+    };
     let Some(s) = snapshot else {
-        out["ready"] = json!(false);
-        out["metrics"] = json!([]);
         return Json(out);
     };
     let catalog = &s.loaded.catalog;
     // Stale: the last refresh ended longer ago than two periods plus a source time-out.
     let stale_after = 2 * refresh_ms + shared.config.source_timeout.as_millis() as i64;
-    out["ready"] = json!(true);
-    out["refreshed_at"] = json!(format_time(s.refreshed_at));
-    out["refresh_took_ms"] = json!(s.took.as_millis() as u64);
-    out["stale"] = json!(now_ms() - s.refreshed_at > stale_after);
-    out["data"] = match s.data.grid {
-        Some(g) => {
-            // The last point any metric of the catalog has a value at: what
-            // was read, not the window asked for (null when nothing was).
-            let read_to = s
-                .data
-                .series
-                .iter()
-                .filter(|(id, _)| catalog.index_of(id).is_some())
-                .filter_map(|(_, a)| a.values.iter().rposition(|v| v.is_finite()))
-                .max()
-                .map(|i| format_time(g.time(i)));
-            json!({"from": format_time(g.start), "to": format_time(g.time(g.len.saturating_sub(1))), "read_to": read_to, "step_ms": g.step, "points": g.len})
-        }
-        None => Value::Null,
-    };
-    out["metrics"] = Value::Array(
-        s.statuses
+    out.ready = true;
+    out.refreshed_at = Some(format_time(s.refreshed_at));
+    out.refresh_took_ms = Some(s.took.as_millis() as u64);
+    out.stale = Some(now_ms() - s.refreshed_at > stale_after);
+    out.data = Some(s.data.grid.map(|g| {
+        // The last point any metric of the catalog has a value at: what
+        // was read, not the window asked for (null when nothing was).
+        let read_to = s
+            .data
+            .series
             .iter()
-            .enumerate()
-            .map(|(m, st)| {
-                json!({
-                    "id": catalog.metrics[m].id,
-                    "status": st.status.as_str(),
-                    "reason": st.reason,
-                    "value": st.value.and_then(number),
-                    "relative": st.change.and_then(|c| number(c.relative)),
-                    "sigma": st.change.and_then(|c| number(c.sigma)),
-                    "stale": st.stale,
-                    "missing": st.missing,
-                })
-            })
-            .collect(),
-    );
+            .filter(|(id, _)| catalog.index_of(id).is_some())
+            .filter_map(|(_, a)| a.values.iter().rposition(|v| v.is_finite()))
+            .max()
+            .map(|i| format_time(g.time(i)));
+        DataWindow {
+            from: format_time(g.start),
+            to: format_time(g.time(g.len.saturating_sub(1))),
+            read_to,
+            step_ms: g.step,
+            points: g.len,
+        }
+    }));
+    out.metrics = s
+        .statuses
+        .iter()
+        .enumerate()
+        .map(|(m, st)| MetricStatus {
+            id: catalog.metrics[m].id.clone(),
+            status: st.status.into(),
+            reason: st.reason.clone(),
+            value: st.value.and_then(finite),
+            relative: st.change.and_then(|c| finite(c.relative)),
+            sigma: st.change.and_then(|c| finite(c.sigma)),
+            stale: st.stale,
+            missing: st.missing.clone(),
+        })
+        .collect();
     Json(out)
 }
 
@@ -369,7 +388,7 @@ pub(crate) async fn answer(
     shared: &Arc<Shared>,
     snapshot: Arc<Snapshot>,
     question: Question,
-) -> Result<Value, ApiError> {
+) -> Result<WhyAnswer, ApiError> {
     let grid = snapshot.data.grid;
     let inside = |t: i64| grid.is_some_and(|g| g.index(t).is_some());
     let covered = match (&question.periods, question.at) {
@@ -400,7 +419,7 @@ async fn read_and_answer(
     shared: &Arc<Shared>,
     loaded: Arc<Loaded>,
     question: Question,
-) -> Result<Value, ApiError> {
+) -> Result<WhyAnswer, ApiError> {
     let _permit = shared
         .on_demand
         .acquire()
@@ -429,7 +448,7 @@ async fn read_and_answer(
 }
 
 /// Answers a question from the snapshot alone.
-fn over_snapshot(snapshot: &Snapshot, question: &Question) -> Result<Value, ApiError> {
+fn over_snapshot(snapshot: &Snapshot, question: &Question) -> Result<WhyAnswer, ApiError> {
     let catalog = &snapshot.loaded.catalog;
     let grid = snapshot.data.grid.ok_or_else(|| {
         ApiError::new(
@@ -534,17 +553,17 @@ async fn series(
     let mut out = BTreeMap::new();
     for id in &ids {
         let values: Vec<Option<f64>> = match snapshot.data.get(id) {
-            Some(s) => s.values[range.clone()].iter().map(|v| number(*v)).collect(),
+            Some(s) => s.values[range.clone()].iter().map(|v| finite(*v)).collect(),
             None => Vec::new(),
         };
         out.insert(id.to_string(), values);
     }
-    Ok(Json(json!({
-        "start": grid.time(range.start),
-        "step_ms": grid.step,
-        "points": range.len(),
-        "series": out,
-    }))
+    Ok(Json(SeriesView {
+        start: grid.time(range.start),
+        step_ms: grid.step,
+        points: range.len(),
+        series: out,
+    })
     .into_response())
 }
 
@@ -566,7 +585,11 @@ async fn review(State(shared): Shared_) -> ApiResult {
     .await?
     .ok_or_else(no_data_yet)?;
     let html = crate::markdown::safe_html(&text);
-    Ok(Json(json!({"markdown": text, "html": html})).into_response())
+    Ok(Json(Review {
+        markdown: text,
+        html,
+    })
+    .into_response())
 }
 
 #[cfg(test)]
@@ -596,5 +619,39 @@ mod tests {
             assert!(responses.contains_key("200"), "{path}: no 200 documented");
         }
         assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
+    }
+
+    /// Every schema the served document refers to is generated from a type:
+    /// a route's answer cannot name a schema that does not exist.
+    #[test]
+    fn every_reference_of_the_served_document_resolves() {
+        let doc = crate::contract::openapi(OPENAPI);
+        let mut refs = Vec::new();
+        fn collect<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        match (k.as_str(), v.as_str()) {
+                            ("$ref", Some(r)) => out.push(r),
+                            _ => collect(v, out),
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+                _ => {}
+            }
+        }
+        collect(&doc, &mut refs);
+        assert!(refs.len() > 20, "{refs:?}");
+        for r in refs {
+            let pointer = r.strip_prefix('#').expect("a local reference");
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+        for name in ["WhyAnswer", "CheckReport", "StatusView", "ApiError"] {
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{name} is not among the components"
+            );
+        }
     }
 }

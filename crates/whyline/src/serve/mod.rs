@@ -13,6 +13,8 @@ mod guard;
 mod outbox;
 mod state;
 
+pub(crate) use api::OPENAPI;
+
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::Arc;

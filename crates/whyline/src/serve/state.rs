@@ -17,6 +17,11 @@ use whyline_series::TimeRange;
 use whyline_sources::{DataSet, Options, Quiet, fetch};
 use whyline_why::{Change, Status, explain};
 
+use crate::contract::{
+    self,
+    audit::AuditReport,
+    check::{CheckReport, Diagnostic},
+};
 use crate::{audit, check, common, diagnostics, why};
 
 /// How the server was started.
@@ -53,7 +58,7 @@ pub(crate) struct Loaded {
     /// Its driver graph.
     pub(crate) graph: MetricGraph,
     /// Each metric's verdict of the two tests, by catalog position.
-    pub(crate) verdicts: Vec<&'static str>,
+    pub(crate) verdicts: Vec<contract::Verdict>,
     /// Counts up with each reload.
     pub(crate) version: u64,
 }
@@ -79,7 +84,7 @@ pub(crate) struct MetricStatus {
 /// The documents built from a whole snapshot, made on first request.
 pub(crate) struct Documents {
     /// `whyline audit --format json`.
-    pub(crate) audit: serde_json::Value,
+    pub(crate) audit: AuditReport,
     /// `whyline review`.
     pub(crate) review: String,
 }
@@ -110,7 +115,7 @@ pub(crate) struct CatalogError {
     /// The diagnostics as text, with file:line:column.
     pub(crate) text: String,
     /// The same as the check JSON's `errors`.
-    pub(crate) errors: serde_json::Value,
+    pub(crate) errors: Vec<Diagnostic>,
     /// When it was seen (Unix ms).
     pub(crate) since: i64,
 }
@@ -122,7 +127,7 @@ pub(crate) struct Shared {
     loaded: RwLock<Arc<Loaded>>,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     catalog_error: RwLock<Option<CatalogError>>,
-    check: RwLock<Arc<serde_json::Value>>,
+    check: RwLock<Arc<CheckReport>>,
     refreshing: AtomicBool,
     refreshes: AtomicU64,
     wake: (Mutex<bool>, Condvar),
@@ -154,13 +159,15 @@ fn write<T>(lock: &RwLock<T>, value: T) {
 
 impl Loaded {
     /// Derives what the server needs from a valid catalog; also returns its check JSON.
-    pub(crate) fn new(catalog: Catalog, version: u64) -> (Loaded, serde_json::Value) {
+    pub(crate) fn new(catalog: Catalog, version: u64) -> (Loaded, CheckReport) {
         let (verdicts, check) = {
             let assessed = Assessed::new(&catalog);
-            let mut verdicts = vec![""; catalog.metrics.len()];
-            for a in &assessed.assessments {
-                verdicts[a.metric] = a.verdict.as_str();
-            }
+            // One assessment per metric, in catalog order.
+            let verdicts = assessed
+                .assessments
+                .iter()
+                .map(|a| a.verdict.into())
+                .collect();
             (verdicts, check::json(&catalog, &assessed, None, None))
         };
         let graph = MetricGraph::new(&catalog);
@@ -228,7 +235,7 @@ impl Shared {
     }
 
     /// What `whyline check --format json` says of the files as they are now.
-    pub(crate) fn check(&self) -> Arc<serde_json::Value> {
+    pub(crate) fn check(&self) -> Arc<CheckReport> {
         read(&self.check)
     }
 
@@ -351,7 +358,7 @@ impl Shared {
                 self.wake_refresher();
             }
             Ok(checked) => {
-                let errors: Vec<serde_json::Value> = checked
+                let errors: Vec<Diagnostic> = checked
                     .diagnostics
                     .iter()
                     .map(|d| diagnostics::to_json(&checked.catalog, d))
@@ -360,15 +367,12 @@ impl Shared {
                 eprintln!(
                     "whyline: the edited catalog is invalid; still serving the last good one\n{text}"
                 );
-                write(
-                    &self.check,
-                    Arc::new(serde_json::json!({"metrics": [], "errors": errors})),
-                );
+                write(&self.check, Arc::new(CheckReport::invalid(errors.clone())));
                 write(
                     &self.catalog_error,
                     Some(CatalogError {
                         text,
-                        errors: serde_json::Value::Array(errors),
+                        errors,
                         since: now_ms(),
                     }),
                 );
@@ -378,14 +382,12 @@ impl Shared {
                 eprintln!(
                     "whyline: cannot read the catalog ({text}); still serving the last good one"
                 );
-                write(
-                    &self.check,
-                    Arc::new(serde_json::json!({"metrics": [], "errors": [{"message": text}]})),
-                );
+                let errors = vec![Diagnostic::unreadable(text.clone())];
+                write(&self.check, Arc::new(CheckReport::invalid(errors.clone())));
                 write(
                     &self.catalog_error,
                     Some(CatalogError {
-                        errors: serde_json::json!([{ "message": text }]),
+                        errors,
                         text,
                         since: now_ms(),
                     }),
