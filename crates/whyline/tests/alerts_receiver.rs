@@ -81,6 +81,7 @@ fn alerts_sharing_a_root_cause_arrive_as_one_message_with_the_why_and_the_resolv
     let started = Instant::now();
     let (status, body) = send(&server.base, ROUTE, Some(TOKEN), &firing);
     assert_eq!(status, 200, "{body}");
+    serve_support::conforms(&server.base, Some(TOKEN), "AlertsStored", &body);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&body).expect("json")["stored"],
         3
@@ -237,6 +238,7 @@ fn bad_posts_are_refused_before_any_work() {
     assert_eq!(status, 405);
     // Nothing of the refused posts was stored.
     let (_, counts) = serve_support::get(&server.base, "/api/alerts", Some(TOKEN));
+    serve_support::conforms(&server.base, Some(TOKEN), "AlertCounts", &counts);
     let counts: serde_json::Value = serde_json::from_str(&counts).expect("json");
     assert_eq!(counts["counts"]["received"], 0, "{counts}");
     // The others routes stay read-only.

@@ -179,3 +179,35 @@ fn the_checker_sees_io_in_code_and_not_in_comments() {
         vec!["libm", "tokio"]
     );
 }
+
+/// Architecture invariant of the binary: every machine-readable output is
+/// built from a type of `src/contract/` (whose schemas are published), never
+/// by hand with `json!`. The one exception is the alert receiver's own
+/// storage row, which is read back by the server alone.
+#[test]
+fn every_json_output_is_built_from_a_contract_type() {
+    let mut files = Vec::new();
+    rust_files(&workspace().join("crates/whyline/src"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for (line, code) in code_lines(&text) {
+            if code.contains("json!(") {
+                found.push(format!("{}:{line}", file.display()));
+            }
+        }
+    }
+    let storage: Vec<&String> = found
+        .iter()
+        .filter(|f| f.contains("serve/alerts.rs"))
+        .collect();
+    assert!(storage.len() <= 1, "{storage:?}");
+    let elsewhere: Vec<&String> = found
+        .iter()
+        .filter(|f| !f.contains("serve/alerts.rs"))
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "JSON built by hand instead of from a contract type: {elsewhere:?}"
+    );
+}

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use serve_support::{
-    Server, copy_example, get, get_with_headers, raw, shop_data, shop_server, whyline,
+    Server, conforms, copy_example, get, get_with_headers, raw, shop_data, shop_server, violations,
+    whyline,
 };
 
 fn json(body: &str) -> Value {
@@ -195,6 +196,46 @@ fn every_route_answers_on_the_example() {
 }
 
 /// (status, error message) of a GET that must fail.
+/// Every route's answer, a success or an error, is the schema the OpenAPI
+/// document names for it, generated from the type that builds it.
+#[test]
+fn every_api_answer_is_the_schema_its_openapi_document_names() {
+    let (_dir, server, _) = shop();
+    let base = &server.base;
+    for (path, status, component) in [
+        ("/healthz", 200, "Health"),
+        ("/readyz", 200, "Readiness"),
+        ("/api/check", 200, "CheckReport"),
+        ("/api/catalog", 200, "CatalogView"),
+        ("/api/status", 200, "StatusView"),
+        ("/api/why/revenue", 200, "WhyAnswer"),
+        ("/api/why/revenue?at=2026-03-02T12:00:00Z", 200, "WhyAnswer"),
+        (
+            "/api/why/revenue?baseline=2026-03-02T18:00:00Z..2026-03-02T22:00:00Z&window=2026-03-02T23:00:00Z..2026-03-02T23:59:00Z",
+            200,
+            "WhyAnswer",
+        ),
+        ("/api/series?metrics=revenue,sessions", 200, "SeriesView"),
+        ("/api/audit", 200, "AuditReport"),
+        ("/api/review", 200, "Review"),
+        ("/api/why/no_such_metric", 404, "ApiError"),
+        ("/api/series?metrics=", 400, "ApiError"),
+        ("/api/nothing", 404, "ApiError"),
+    ] {
+        let (code, body) = get(base, path, None);
+        assert_eq!(code, status, "{path}: {body}");
+        conforms(base, None, component, &body);
+    }
+    // And the check decides: an error is no answer, and a status spelled
+    // otherwise (a renamed variant) is refused.
+    assert!(!violations(base, None, "WhyAnswer", r#"{"error": "no"}"#).is_empty());
+    let (_, body) = get(base, "/api/status", None);
+    assert!(body.contains(r#""status":"red""#), "{body}");
+    let renamed = body.replace(r#""status":"red""#, r#""status":"Red""#);
+    let refused = violations(base, None, "StatusView", &renamed);
+    assert!(refused.iter().any(|e| e.contains("/status")), "{refused:?}");
+}
+
 fn refused(base: &str, path: &str) -> (u16, String) {
     let (status, body) = get(base, path, None);
     let error = json(&body)["error"]
@@ -466,6 +507,12 @@ fn a_broken_catalog_edit_keeps_the_last_good_one_serving() {
     });
     let text = status["catalog_error"]["text"].as_str().unwrap_or_default();
     assert!(text.contains("checkout.yaml"), "{text}");
+    // The error-carrying answers are the documented ones too.
+    for (path, component) in [("/api/status", "StatusView"), ("/api/check", "CheckReport")] {
+        let (code, body) = get(base, path, None);
+        assert_eq!(code, 200, "{path}: {body}");
+        conforms(base, None, component, &body);
+    }
     // Still answering from the last good catalog.
     let (code, body) = get(base, "/api/why/revenue", None);
     assert_eq!(code, 200, "{body}");
@@ -895,6 +942,10 @@ metrics:
     let (code, body) = get(&server.base, "/readyz", None);
     assert_eq!(code, 503, "{body}");
     assert_eq!(json(&body)["ready"], false);
+    conforms(&server.base, None, "Readiness", &body);
+    let (code, body) = get(&server.base, "/api/status", None);
+    assert_eq!(code, 200, "{body}");
+    conforms(&server.base, None, "StatusView", &body);
     assert_eq!(get(&server.base, "/healthz", None).0, 200);
     let (code, body) = get(&server.base, "/api/why/ordrs", None);
     assert_eq!(code, 404, "{body}");

@@ -260,3 +260,36 @@ pub fn raw(addr: &str, request: &[u8]) -> String {
     }
     String::from_utf8_lossy(&out).to_string()
 }
+
+/// Where `body` breaks the `component` schema of the OpenAPI document the
+/// server at `base` publishes (`/api/openapi.json`,
+/// `#/components/schemas/COMPONENT`); empty when it conforms.
+pub fn violations(base: &str, token: Option<&str>, component: &str, body: &str) -> Vec<String> {
+    let (status, doc) = get(base, "/api/openapi.json", token);
+    assert_eq!(status, 200, "{doc}");
+    let mut doc: serde_json::Value = serde_json::from_str(&doc).expect("the OpenAPI JSON");
+    assert!(
+        doc["components"]["schemas"][component].is_object(),
+        "the OpenAPI document has no schema {component}"
+    );
+    // The document is the schema's root, so its references resolve in place.
+    doc["$ref"] = serde_json::Value::from(format!("#/components/schemas/{component}"));
+    let validator = jsonschema::validator_for(&doc).expect("a valid schema");
+    let value: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    validator
+        .iter_errors(&value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Asserts that `body` is a `component` of the server's OpenAPI document:
+/// the typed contract, checked on real answers.
+pub fn conforms(base: &str, token: Option<&str>, component: &str, body: &str) {
+    let errors = violations(base, token, component, body);
+    assert!(
+        errors.is_empty(),
+        "{component}: {}\n{body}",
+        errors.join("\n")
+    );
+}
