@@ -11,7 +11,9 @@ pub mod time;
 
 use std::ops::Range;
 
-pub use time::{TimeError, TimeRange, format_time, is_bare_date, parse_duration_ms, parse_time};
+pub use time::{
+    TimeError, TimeRange, format_time, is_bare_date, parse_duration_ms, parse_time, parse_window,
+};
 
 /// What had to be repaired in a raw series, so callers can report it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -40,6 +40,12 @@ pub enum TimeError {
     /// A duration past what a Unix millisecond count can hold.
     #[error("`{0}` is too long: the longest duration is about 292 million years")]
     HugeDuration(String),
+    /// A window not written `FROM..TO`.
+    #[error("`{0}` is not a window: write FROM..TO, e.g. 2021-01-01..2021-03-31")]
+    BadWindow(String),
+    /// A window whose start is not before its end.
+    #[error("`{0}` is empty: its start is not before its end")]
+    EmptyWindow(String),
 }
 
 /// Parses RFC 3339 (`2026-03-02T20:57:00Z`, offsets allowed, a space instead of
@@ -76,6 +82,24 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
     DateTime::parse_from_rfc3339(candidate)
         .map(|t| t.timestamp_millis())
         .map_err(|_| TimeError::BadTime(text.to_string()))
+}
+
+/// Parses a window `FROM..TO`, each end in [`parse_time`]'s grammar; a bare
+/// date as the end means the whole of that day (`2026-01-01..2026-03-31` is
+/// the first quarter).
+pub fn parse_window(text: &str) -> Result<TimeRange, TimeError> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| TimeError::BadWindow(text.to_string()))?;
+    let start = parse_time(a)?;
+    let mut end = parse_time(b)?;
+    if is_bare_date(b) {
+        end += 86_400_000;
+    }
+    if start >= end {
+        return Err(TimeError::EmptyWindow(text.to_string()));
+    }
+    Ok(TimeRange { start, end })
 }
 
 /// Whether `text` is written as a bare date, `YYYY-MM-DD` (a window's end
@@ -120,6 +144,33 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, TimeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_is_from_to_and_a_bare_end_date_is_its_whole_day() {
+        assert_eq!(
+            parse_window("2026-03-02T20:00:00Z..2026-03-02T21:00:00Z"),
+            Ok(TimeRange {
+                start: 1_772_481_600_000,
+                end: 1_772_485_200_000
+            })
+        );
+        let quarter = parse_window("2026-01-01..2026-03-31").expect("a quarter");
+        assert_eq!(quarter.len_ms(), 90 * 86_400_000);
+        assert_eq!(
+            parse_window("2026-03-02"),
+            Err(TimeError::BadWindow("2026-03-02".to_string()))
+        );
+        assert_eq!(
+            parse_window("2026-03-02..2026-03-01T00:00:00Z"),
+            Err(TimeError::EmptyWindow(
+                "2026-03-02..2026-03-01T00:00:00Z".to_string()
+            ))
+        );
+        assert!(matches!(
+            parse_window("2026-03-02..later"),
+            Err(TimeError::BadTime(_))
+        ));
+    }
 
     #[test]
     fn a_zero_or_overflowing_duration_says_which() {

@@ -27,9 +27,9 @@ fn load(args: &AuditArgs, checked: &Checked) -> Result<Loaded, Outcome> {
     let catalog = &checked.catalog;
     common::require_valid(checked)?;
     let range = common::period(
-        args.from.as_deref(),
-        args.to.as_deref(),
-        args.since.as_deref(),
+        args.from,
+        args.to,
+        args.since,
         common::reads_history(catalog, args.data.as_deref()),
     )?;
     let (data, grid) = common::fetch_all(catalog, range, args.data.clone(), args.timeout)?;
@@ -325,9 +325,9 @@ pub(crate) fn focus(args: &AuditArgs, checked: &Checked) -> Outcome {
             Ok(loaded) => Some(loaded),
             Err(Outcome::Invalid)
                 if common::period(
-                    args.from.as_deref(),
-                    args.to.as_deref(),
-                    args.since.as_deref(),
+                    args.from,
+                    args.to,
+                    args.since,
                     common::reads_history(catalog, args.data.as_deref()),
                 )
                 .is_err() =>

@@ -220,8 +220,8 @@ pub(crate) struct PrometheusRulesArgs {
     #[arg(short, long, value_name = "FILE", default_value = "-")]
     pub(crate) output: PathBuf,
     /// How long a breach must last before an alert fires (the rules' `for:`).
-    #[arg(long = "for", value_name = "DURATION")]
-    pub(crate) hold: Option<String>,
+    #[arg(long = "for", value_name = "DURATION", value_parser = crate::cli::hold_flag)]
+    pub(crate) hold: Option<whyline_catalog::Duration>,
     /// A label added to every alert, e.g. `--label team=payments` (repeatable).
     #[arg(long, value_name = "NAME=VALUE")]
     pub(crate) label: Vec<String>,
@@ -262,14 +262,14 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
     /// Period start (RFC 3339 or Unix seconds), instead of --since [default: a file's first point].
-    #[arg(long, value_name = "TIME", conflicts_with = "since")]
-    pub(crate) from: Option<String>,
+    #[arg(long, value_name = "TIME", conflicts_with = "since", value_parser = crate::cli::time_flag)]
+    pub(crate) from: Option<i64>,
     /// The period, as a length ending at --to (e.g. 7d); with --data (or a catalog that reads only files) and no --to, the data's last 7d [default: all the data of the files].
-    #[arg(long, value_name = "DURATION")]
-    pub(crate) since: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::duration_flag)]
+    pub(crate) since: Option<i64>,
     /// End of the period [default: now; with --data or only file sources, the data's last point].
-    #[arg(long, value_name = "TIME")]
-    pub(crate) to: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
+    pub(crate) to: Option<i64>,
     /// Who reads it.
     #[arg(long, value_enum, default_value_t = Audience::Leadership)]
     pub(crate) audience: Audience,
@@ -308,14 +308,14 @@ pub(crate) struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
     /// Period start (RFC 3339 or Unix seconds), instead of --since [default: a file's first point].
-    #[arg(long, value_name = "TIME", conflicts_with = "since")]
-    pub(crate) from: Option<String>,
+    #[arg(long, value_name = "TIME", conflicts_with = "since", value_parser = crate::cli::time_flag)]
+    pub(crate) from: Option<i64>,
     /// The period, as a length ending at --to (e.g. 90d); with --data (or a catalog that reads only files) and no --to, the data's last 90d [default: all the data of the files].
-    #[arg(long, value_name = "DURATION")]
-    pub(crate) since: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::duration_flag)]
+    pub(crate) since: Option<i64>,
     /// End of the period [default: now; with --data or only file sources, the data's last point].
-    #[arg(long, value_name = "TIME")]
-    pub(crate) to: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
+    pub(crate) to: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
     pub(crate) format: AuditFormat,
@@ -342,14 +342,14 @@ pub(crate) struct EdgesArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
     /// Window start (RFC 3339 or Unix seconds) [default: all the data in --data].
-    #[arg(long, value_name = "TIME")]
-    pub(crate) from: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
+    pub(crate) from: Option<i64>,
     /// Window end [default: now].
-    #[arg(long, value_name = "TIME")]
-    pub(crate) to: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
+    pub(crate) to: Option<i64>,
     /// Window as a length ending at --to, e.g. 30d.
-    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
-    pub(crate) since: Option<String>,
+    #[arg(long, value_name = "DURATION", conflicts_with = "from", value_parser = crate::cli::duration_flag)]
+    pub(crate) since: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = EdgesFormat::Human)]
     pub(crate) format: EdgesFormat,
@@ -377,20 +377,20 @@ pub(crate) struct WhyArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
     /// The time to explain (RFC 3339 or Unix seconds) [default: the latest point].
-    #[arg(long, value_name = "TIME")]
-    pub(crate) at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
+    pub(crate) at: Option<i64>,
     /// History to read before --at from network sources.
-    #[arg(long, value_name = "DURATION", default_value = "6h")]
-    pub(crate) lookback: String,
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = crate::cli::duration_flag)]
+    pub(crate) lookback: i64,
     /// Normal period, FROM..TO, compared with --window (quarter over quarter, week over week).
-    #[arg(long, value_name = "FROM..TO", requires = "window")]
-    pub(crate) baseline: Option<String>,
+    #[arg(long, value_name = "FROM..TO", requires = "window", value_parser = crate::cli::window_flag)]
+    pub(crate) baseline: Option<whyline_series::TimeRange>,
     /// Period to explain, FROM..TO (with --baseline).
-    #[arg(long, value_name = "FROM..TO", requires = "baseline")]
-    pub(crate) window: Option<String>,
+    #[arg(long, value_name = "FROM..TO", requires = "baseline", value_parser = crate::cli::window_flag)]
+    pub(crate) window: Option<whyline_series::TimeRange>,
     /// Grid step, e.g. 1m [default: the data's own step].
-    #[arg(long, value_name = "DURATION")]
-    pub(crate) step: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::duration_flag)]
+    pub(crate) step: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DataFormat::Human)]
     pub(crate) format: DataFormat,
@@ -417,8 +417,8 @@ pub(crate) struct SimulateArgs {
     #[arg(long, default_value_t = 60)]
     pub(crate) fault_age: usize,
     /// Time of the first point (RFC 3339 or Unix seconds).
-    #[arg(long, default_value = "2026-03-02T00:00:00Z")]
-    pub(crate) start: String,
+    #[arg(long, value_name = "TIME", default_value = "2026-03-02T00:00:00Z", value_parser = crate::cli::time_flag)]
+    pub(crate) start: i64,
     /// Seconds between points.
     #[arg(long, default_value_t = 60)]
     pub(crate) step_seconds: i64,
@@ -456,17 +456,17 @@ pub(crate) struct PullArgs {
     #[command(flatten)]
     pub(crate) catalog: CatalogArg,
     /// Window start (RFC 3339 or Unix seconds) [default: a file's first point; network sources need it or --since].
-    #[arg(long, value_name = "TIME")]
-    pub(crate) from: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
+    pub(crate) from: Option<i64>,
     /// Window end (RFC 3339 or Unix seconds) [default: now].
-    #[arg(long, value_name = "TIME")]
-    pub(crate) to: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
+    pub(crate) to: Option<i64>,
     /// Window as a length ending at --to, e.g. 6h, 7d.
-    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
-    pub(crate) since: Option<String>,
+    #[arg(long, value_name = "DURATION", conflicts_with = "from", value_parser = crate::cli::duration_flag)]
+    pub(crate) since: Option<i64>,
     /// Grid step, e.g. 15s, 1m [default: the data's own step, or one that gives about 1,440 points].
-    #[arg(long, value_name = "DURATION")]
-    pub(crate) step: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::duration_flag)]
+    pub(crate) step: Option<i64>,
     /// The Parquet file to write.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: std::path::PathBuf,
@@ -550,17 +550,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<std::path::PathBuf>,
     /// How often to re-read the data.
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub(crate) refresh: String,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) refresh: std::time::Duration,
     /// History to read from network sources at each refresh.
-    #[arg(long, value_name = "DURATION", default_value = "6h")]
-    pub(crate) lookback: String,
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = crate::cli::duration_flag)]
+    pub(crate) lookback: i64,
     /// Longest a request may take before it is answered with 503.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub(crate) request_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) request_timeout: std::time::Duration,
     /// Longest one request to a data source may take.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub(crate) source_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::progress::parse_timeout)]
+    pub(crate) source_timeout: std::time::Duration,
     /// Requests in flight at once towards network sources.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub(crate) concurrency: usize,
@@ -616,4 +616,26 @@ pub(crate) fn parse_zone(text: &str) -> Result<chrono::FixedOffset, String> {
         return Err(refused());
     }
     chrono::FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(refused)
+}
+
+/// A time flag (`--from`, `--to`, `--at`, `--start`), parsed at the flag in
+/// the one time grammar ([`whyline_series::parse_time`]): Unix ms.
+pub(crate) fn time_flag(text: &str) -> Result<i64, String> {
+    whyline_series::parse_time(text).map_err(|e| e.to_string())
+}
+
+/// A length flag (`--since`, `--lookback`, `--step`), in the catalog's
+/// duration grammar (`lag: 1h30m` and `--since 1h30m` alike), more than zero: ms.
+pub(crate) fn duration_flag(text: &str) -> Result<i64, String> {
+    whyline_series::parse_duration_ms(text).map_err(|e| e.to_string())
+}
+
+/// A window flag (`--baseline`, `--window`): `FROM..TO`, a bare end date its whole day.
+pub(crate) fn window_flag(text: &str) -> Result<whyline_series::TimeRange, String> {
+    whyline_series::parse_window(text).map_err(|e| e.to_string())
+}
+
+/// `--for`: the catalog's duration grammar, zero allowed (an alert that fires at once).
+pub(crate) fn hold_flag(text: &str) -> Result<whyline_catalog::Duration, String> {
+    whyline_catalog::Duration::parse(text).map_err(|e| format!("{e}; write e.g. 5m"))
 }

@@ -49,9 +49,9 @@ pub(crate) fn reads_history(catalog: &Catalog, data: Option<&std::path::Path>) -
 
 /// The window of `--since` [`--to`], or `None` (all the data of a file).
 pub(crate) fn period(
-    from: Option<&str>,
-    to: Option<&str>,
-    since: Option<&str>,
+    from: Option<i64>,
+    to: Option<i64>,
+    since: Option<i64>,
     data_file: bool,
 ) -> Result<Period, Outcome> {
     let fail = |e: String| {
@@ -62,25 +62,18 @@ pub(crate) fn period(
         // Nothing given: a file is read whole (network sources need a window).
         (None, None, None) => Ok(Period::default()),
         // `--to` alone: a file up to that time; a network source needs a start.
-        (None, Some(to), None) if data_file => {
-            let end = whyline_series::parse_time(to).map_err(|e| fail(format!("--to: {e}")))?;
-            Ok(Period {
-                range: None,
-                until: Some(end),
-                last: None,
-            })
-        }
+        (None, Some(end), None) if data_file => Ok(Period {
+            range: None,
+            until: Some(end),
+            last: None,
+        }),
         // `--since` alone with a file: the file's last DURATION. A file is
         // history, often not recent: "the last 6h" of it, not of the clock.
-        (None, None, Some(since)) if data_file => {
-            let length = whyline_series::parse_duration_ms(since)
-                .map_err(|e| fail(format!("--since: {e}")))?;
-            Ok(Period {
-                range: None,
-                until: None,
-                last: Some(length),
-            })
-        }
+        (None, None, Some(length)) if data_file => Ok(Period {
+            range: None,
+            until: None,
+            last: Some(length),
+        }),
         (None, Some(_), None) => Err(fail(
             "--to alone leaves the window open at its start: give --since DURATION (or --from TIME) too"
                 .to_string(),

@@ -24,9 +24,9 @@ pub(crate) fn run(args: &EdgesArgs, checked: &CheckedCatalog) -> Outcome {
     }
     // Window flags read the same way in every command (`common::period`).
     let range = match common::period(
-        args.from.as_deref(),
-        args.to.as_deref(),
-        args.since.as_deref(),
+        args.from,
+        args.to,
+        args.since,
         common::reads_history(catalog, args.data.as_deref()),
     ) {
         Ok(range) => range,

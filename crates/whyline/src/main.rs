@@ -4,6 +4,7 @@
 mod audit;
 mod check;
 mod cli;
+mod clock;
 mod common;
 mod contract;
 mod diagnostics;

@@ -3,25 +3,22 @@
 use std::path::Path;
 
 use whyline_catalog::Checked;
-use whyline_series::{TimeRange, format_time, parse_duration_ms, parse_time};
+use whyline_series::{TimeRange, format_time};
 use whyline_sources::{DataSet, Options, fetch};
 
 use crate::Outcome;
 use crate::cli::{DataFormat, PullArgs};
 
-/// The window asked for: --from/--to or --since/--to.
+/// The window asked for: --from/--to or --since/--to (Unix ms; --since a length).
 pub(crate) fn window(
-    from: Option<&str>,
-    to: Option<&str>,
-    since: Option<&str>,
+    from: Option<i64>,
+    to: Option<i64>,
+    since: Option<i64>,
 ) -> Result<TimeRange, String> {
-    let end = match to {
-        Some(t) => parse_time(t).map_err(|e| format!("--to: {e}"))?,
-        None => chrono_now_ms(),
-    };
+    let end = to.unwrap_or_else(crate::clock::now_ms);
     let start = match (from, since) {
-        (Some(f), _) => parse_time(f).map_err(|e| format!("--from: {e}"))?,
-        (None, Some(s)) => end - parse_duration_ms(s).map_err(|e| format!("--since: {e}"))?,
+        (Some(from), _) => from,
+        (None, Some(length)) => end.saturating_sub(length),
         (None, None) => return Err("give --from TIME or --since DURATION".to_string()),
     };
     if start >= end {
@@ -34,12 +31,6 @@ pub(crate) fn window(
     Ok(TimeRange { start, end })
 }
 
-fn chrono_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Runs the command.
 pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
     let catalog = &checked.catalog;
@@ -50,21 +41,12 @@ pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
     // (a file is history: --since alone is its last stretch); without, a
     // network window is needed.
     let period = if crate::common::reads_history(catalog, args.data.as_deref()) {
-        match crate::common::period(
-            args.from.as_deref(),
-            args.to.as_deref(),
-            args.since.as_deref(),
-            true,
-        ) {
+        match crate::common::period(args.from, args.to, args.since, true) {
             Ok(p) => p,
             Err(outcome) => return outcome,
         }
     } else {
-        match window(
-            args.from.as_deref(),
-            args.to.as_deref(),
-            args.since.as_deref(),
-        ) {
+        match window(args.from, args.to, args.since) {
             Ok(range) => crate::common::Period {
                 range: Some(range),
                 until: None,
@@ -76,13 +58,7 @@ pub(crate) fn run(args: &PullArgs, checked: &Checked) -> Outcome {
             }
         }
     };
-    let step_ms = match args.step.as_deref().map(parse_duration_ms).transpose() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: --step: {e}");
-            return Outcome::Invalid;
-        }
-    };
+    let step_ms = args.step;
     let ids: Vec<String> = if args.metrics.is_empty() {
         catalog.metrics.iter().map(|m| m.id.clone()).collect()
     } else {

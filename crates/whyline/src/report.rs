@@ -53,9 +53,9 @@ fn render(args: &ReportArgs, checked: &Checked) -> Result<(), Outcome> {
     let catalog = &checked.catalog;
     common::require_valid(checked)?;
     let range = common::period(
-        args.from.as_deref(),
-        args.to.as_deref(),
-        args.since.as_deref(),
+        args.from,
+        args.to,
+        args.since,
         common::reads_history(catalog, args.data.as_deref()),
     )?;
     let (data, grid) = common::fetch_all(catalog, range, args.data.clone(), args.timeout)?;

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use whyline_catalog::{Catalog, diagnostic::did_you_mean};
-use whyline_series::{format_time, parse_time};
+use whyline_series::format_time;
 use whyline_sim::{Fault, FaultKind, MapFlaws, Model, random_map};
 
 use crate::Outcome;
@@ -49,7 +49,7 @@ pub(crate) fn simulate(
     args: &SimulateArgs,
     catalog: Option<&Catalog>,
 ) -> Result<(PathBuf, String), String> {
-    let start_ms = parse_time(&args.start).map_err(|e| format!("--start: {e}"))?;
+    let start_ms = args.start;
     if args.points > whyline_sources::MAX_GRID_POINTS {
         return Err(format!(
             "--points {} is more than the {} points whyline aligns per metric",
@@ -267,7 +267,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Outcome {
         fault: vec!["checkout_cpu_utilization:step:8".to_string()],
         points: 1440,
         fault_age: 60,
-        start: "2026-03-02T00:00:00Z".to_string(),
+        start: 1_772_409_600_000, // 2026-03-02T00:00:00Z
         step_seconds: 60,
         seed: 7,
         output: args.output.clone(),
@@ -312,7 +312,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Outcome {
         },
         data: Some(data),
         at: None,
-        lookback: "6h".to_string(),
+        lookback: 6 * 3_600_000,
         baseline: None,
         window: None,
         step: None,

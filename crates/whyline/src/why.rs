@@ -4,29 +4,12 @@ use std::fmt::Write as _;
 
 use whyline_catalog::{Catalog, Checked};
 use whyline_map::MetricGraph;
-use whyline_series::{Grid, TimeRange, format_time, parse_duration_ms, parse_time};
+use whyline_series::{Grid, TimeRange, format_time, parse_time, parse_window};
 use whyline_sources::{DataSet, Missing, Options, Progress, fetch};
 use whyline_why::{Change, Explanation, Settings, Status, SuspectedEdge, Windows};
 
 use crate::cli::{DataFormat, WhyArgs};
 use crate::{Outcome, contract};
-
-/// A `FROM..TO` window.
-fn window_of(text: &str, flag: &str) -> Result<TimeRange, String> {
-    let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| format!("{flag}: write FROM..TO, e.g. 2021-01-01..2021-03-31"))?;
-    let start = parse_time(a).map_err(|e| format!("{flag}: {e}"))?;
-    let mut end = parse_time(b).map_err(|e| format!("{flag}: {e}"))?;
-    if whyline_series::is_bare_date(b) {
-        // A bare date as the end means the whole day.
-        end += 86_400_000;
-    }
-    if start >= end {
-        return Err(format!("{flag}: {a} is not before {b}"));
-    }
-    Ok(TimeRange { start, end })
-}
 
 /// Everything the answer needs besides the engine's output.
 pub(crate) struct Answer {
@@ -68,27 +51,22 @@ pub(crate) struct Question {
 }
 
 impl Question {
-    /// Reads the metric id, `at` and the periods as a user wrote them.
-    pub(crate) fn parse(
+    /// Resolves the metric id against the catalog and checks the periods:
+    /// both or neither, and not overlapping.
+    pub(crate) fn new(
         catalog: &Catalog,
         metric: &str,
-        at: Option<&str>,
-        baseline: Option<&str>,
-        window: Option<&str>,
+        at: Option<i64>,
+        baseline: Option<TimeRange>,
+        window: Option<TimeRange>,
     ) -> Result<Question, AskError> {
         let Some(target) = catalog.index_of(metric) else {
             return Err(AskError::UnknownMetric(crate::common::no_such_metric(
                 catalog, metric,
             )));
         };
-        let at = at
-            .map(parse_time)
-            .transpose()
-            .map_err(|e| AskError::BadInput(format!("--at: {e}")))?;
         let periods = match (baseline, window) {
-            (Some(b), Some(w)) => {
-                let baseline = window_of(b, "--baseline").map_err(AskError::BadInput)?;
-                let window = window_of(w, "--window").map_err(AskError::BadInput)?;
+            (Some(baseline), Some(window)) => {
                 // The baseline is what normal looked like: sharing points with
                 // the window would compare the incident with itself.
                 if baseline.start < window.end && window.start < baseline.end {
@@ -102,7 +80,11 @@ impl Question {
                         "give a period before the window".to_string()
                     };
                     return Err(AskError::BadInput(format!(
-                        "--baseline {b} overlaps --window {w}: the baseline is the normal to compare with; {fix}"
+                        "--baseline {}..{} overlaps --window {}..{}: the baseline is the normal to compare with; {fix}",
+                        format_time(baseline.start),
+                        format_time(baseline.end),
+                        format_time(window.start),
+                        format_time(window.end)
                     )));
                 }
                 Some((baseline, window))
@@ -121,6 +103,29 @@ impl Question {
         })
     }
 
+    /// Reads the metric id, `at` and the periods as written in a query
+    /// string (the API), in the same grammar as the flags.
+    pub(crate) fn parse(
+        catalog: &Catalog,
+        metric: &str,
+        at: Option<&str>,
+        baseline: Option<&str>,
+        window: Option<&str>,
+    ) -> Result<Question, AskError> {
+        let bad =
+            |name: &str, e: whyline_series::TimeError| AskError::BadInput(format!("`{name}`: {e}"));
+        let at = at.map(parse_time).transpose().map_err(|e| bad("at", e))?;
+        let baseline = baseline
+            .map(parse_window)
+            .transpose()
+            .map_err(|e| bad("baseline", e))?;
+        let window = window
+            .map(parse_window)
+            .transpose()
+            .map_err(|e| bad("window", e))?;
+        Question::new(catalog, metric, at, baseline, window)
+    }
+
     /// The time span the question needs read from network sources.
     pub(crate) fn range(&self, lookback_ms: i64) -> TimeRange {
         match (&self.periods, self.at) {
@@ -133,9 +138,7 @@ impl Question {
                 end: at + 1,
             },
             (None, None) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64);
+                let now = crate::clock::now_ms();
                 TimeRange {
                     start: now - lookback_ms,
                     end: now,
@@ -147,22 +150,11 @@ impl Question {
 
 /// Reads the data and runs the engine; errors are for the user.
 pub(crate) fn answer(args: &WhyArgs, catalog: &Catalog) -> Result<Answer, String> {
-    let question = Question::parse(
-        catalog,
-        &args.metric,
-        args.at.as_deref(),
-        args.baseline.as_deref(),
-        args.window.as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
+    let question = Question::new(catalog, &args.metric, args.at, args.baseline, args.window)
+        .map_err(|e| e.to_string())?;
     let graph = MetricGraph::new(catalog);
-    let step_ms = args
-        .step
-        .as_deref()
-        .map(parse_duration_ms)
-        .transpose()
-        .map_err(|e| format!("--step: {e}"))?;
-    let lookback = parse_duration_ms(&args.lookback).map_err(|e| format!("--lookback: {e}"))?;
+    let step_ms = args.step;
+    let lookback = args.lookback;
     // Files are read whole; network sources need a window.
     let history = crate::common::reads_history(catalog, args.data.as_deref());
     let range = match (&question.periods, history) {

@@ -211,3 +211,24 @@ fn every_json_output_is_built_from_a_contract_type() {
         "JSON built by hand instead of from a contract type: {elsewhere:?}"
     );
 }
+
+/// Architecture invariant of the binary: one clock. Every "now" (a window
+/// that ends now, the server's staleness) comes from `clock.rs`.
+#[test]
+fn the_binary_reads_the_clock_in_one_place() {
+    let mut files = Vec::new();
+    rust_files(&workspace().join("crates/whyline/src"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        if file.ends_with("clock.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read");
+        for (line, code) in code_lines(&text) {
+            if code.contains("SystemTime::now") || code.contains("UNIX_EPOCH") {
+                found.push(format!("{}:{line}", file.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "a clock outside clock.rs: {found:?}");
+}

@@ -26,12 +26,6 @@ use crate::cli::ServeArgs;
 use state::{Config, Shared};
 
 /// Reads a duration flag.
-fn duration(text: &str, flag: &str) -> Result<Duration, String> {
-    whyline_series::parse_duration_ms(text)
-        .map(|ms| Duration::from_millis(ms.max(1) as u64))
-        .map_err(|e| format!("{flag}: {e}"))
-}
-
 /// The shortest bearer token accepted, in bytes.
 const MIN_TOKEN_BYTES: usize = 16;
 
@@ -92,7 +86,7 @@ fn config(
             args.listen
         ));
     }
-    let lookback = duration(&args.lookback, "--lookback")?;
+    let lookback = Duration::from_millis(args.lookback.max(1).unsigned_abs());
     let from_file = match &args.config {
         Some(path) => file::read(path)?,
         None => file::FileConfig::default(),
@@ -131,12 +125,12 @@ fn config(
         Config {
             catalog_path,
             data_file: args.data.clone(),
-            refresh: duration(&args.refresh, "--refresh")?,
+            refresh: args.refresh,
             lookback_ms: lookback.as_millis() as i64,
-            source_timeout: duration(&args.source_timeout, "--source-timeout")?,
+            source_timeout: args.source_timeout,
             concurrency: args.concurrency.max(1),
             token,
-            request_timeout: duration(&args.request_timeout, "--request-timeout")?,
+            request_timeout: args.request_timeout,
             watch_every: Duration::from_millis(500),
             alerts: alerts::AlertConfig {
                 notifiers,

@@ -141,12 +141,7 @@ pub(crate) struct Shared {
     pub(crate) local_url: OnceLock<String>,
 }
 
-/// Unix milliseconds now.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use crate::clock::now_ms;
 
 /// Reads a lock even if a panicking thread poisoned it: the data is replaced whole, never half-written.
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
