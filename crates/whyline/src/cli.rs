@@ -261,7 +261,7 @@ pub(crate) struct ReportArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// Period start (RFC 3339 or Unix seconds), instead of --since [default: a file's first point].
+    /// Period start (RFC 3339, a date or Unix seconds), instead of --since [default: a file's first point].
     #[arg(long, value_name = "TIME", conflicts_with = "since", value_parser = crate::cli::time_flag)]
     pub(crate) from: Option<i64>,
     /// The period, as a length ending at --to (e.g. 7d); with --data (or a catalog that reads only files) and no --to, the data's last 7d [default: all the data of the files].
@@ -307,7 +307,7 @@ pub(crate) struct AuditArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// Period start (RFC 3339 or Unix seconds), instead of --since [default: a file's first point].
+    /// Period start (RFC 3339, a date or Unix seconds), instead of --since [default: a file's first point].
     #[arg(long, value_name = "TIME", conflicts_with = "since", value_parser = crate::cli::time_flag)]
     pub(crate) from: Option<i64>,
     /// The period, as a length ending at --to (e.g. 90d); with --data (or a catalog that reads only files) and no --to, the data's last 90d [default: all the data of the files].
@@ -341,7 +341,7 @@ pub(crate) struct EdgesArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// Window start (RFC 3339 or Unix seconds) [default: all the data in --data].
+    /// Window start (RFC 3339, a date or Unix seconds) [default: all the data in --data].
     #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
     pub(crate) from: Option<i64>,
     /// Window end [default: now].
@@ -376,7 +376,7 @@ pub(crate) struct WhyArgs {
     /// Read every metric from this CSV or Parquet file instead of its `source:`.
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<std::path::PathBuf>,
-    /// The time to explain (RFC 3339 or Unix seconds) [default: the latest point].
+    /// The time to explain (RFC 3339, a date or Unix seconds) [default: the latest point].
     #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
     pub(crate) at: Option<i64>,
     /// History to read before --at from network sources.
@@ -416,7 +416,7 @@ pub(crate) struct SimulateArgs {
     /// Points from the end at which faults start.
     #[arg(long, default_value_t = 60)]
     pub(crate) fault_age: usize,
-    /// Time of the first point (RFC 3339 or Unix seconds).
+    /// Time of the first point (RFC 3339, a date or Unix seconds).
     #[arg(long, value_name = "TIME", default_value = "2026-03-02T00:00:00Z", value_parser = crate::cli::time_flag)]
     pub(crate) start: i64,
     /// Seconds between points.
@@ -455,10 +455,10 @@ pub(crate) enum DataFormat {
 pub(crate) struct PullArgs {
     #[command(flatten)]
     pub(crate) catalog: CatalogArg,
-    /// Window start (RFC 3339 or Unix seconds) [default: a file's first point; network sources need it or --since].
+    /// Window start (RFC 3339, a date or Unix seconds) [default: a file's first point; network sources need it or --since].
     #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
     pub(crate) from: Option<i64>,
-    /// Window end (RFC 3339 or Unix seconds) [default: now].
+    /// Window end (RFC 3339, a date or Unix seconds) [default: now].
     #[arg(long, value_name = "TIME", value_parser = crate::cli::time_flag)]
     pub(crate) to: Option<i64>,
     /// Window as a length ending at --to, e.g. 6h, 7d.

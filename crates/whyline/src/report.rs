@@ -144,10 +144,16 @@ fn why_line(catalog: &Catalog, e: &Explanation) -> Option<String> {
         .owner
         .as_deref()
         .unwrap_or("no owner");
+    // The root's own part of the move, the number `why` and the page print
+    // (the parts of every metric and the unexplained rest add up to 100%).
+    let own = whyline_why::attribution::own_parts(e)
+        .get(&top.metric)
+        .copied()
+        .unwrap_or(0.0);
     Some(format!(
-        "Why: {} (root cause owned by {owner}; explains ~{:.0}% of the move).",
+        "Why: {} (root cause owned by {owner}; its own move accounts for ~{:.0}% of the move).",
         path.join(" ← "),
-        top.explained * 100.0
+        own * 100.0
     ))
 }
 

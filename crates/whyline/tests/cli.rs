@@ -1537,6 +1537,7 @@ fn every_command_documents_its_exit_codes_in_help() {
         "focus",
         "completions",
         "man",
+        "schema",
     ] {
         let out = whyline(dir.path(), &[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
@@ -2458,4 +2459,41 @@ fn every_time_duration_and_window_flag_shares_one_parser() {
             "{flag}: {err}"
         );
     }
+}
+
+/// Issue #11 ("the shares do not add up for a reader"): the report said the
+/// root "explains ~47% of the move" (the counterfactual `explained`) where
+/// `why` and the page say its own move accounts for ~46% (`own_share`, the
+/// parts that add up). One number now: the report prints `own_share`.
+#[test]
+fn the_report_gives_the_root_the_share_why_gives_it() {
+    let dir = demo_folder();
+    let answer: serde_json::Value =
+        serde_json::from_str(&demo_why(dir.path(), &[])).expect("why JSON");
+    let root = &answer["causes"][0];
+    let own = root["own_share"].as_f64().expect("own_share");
+    let explained = root["explained"].as_f64().expect("explained");
+    let out = whyline(
+        dir.path(),
+        &[
+            "report",
+            "--catalog",
+            "d/shop/metrics",
+            "--data",
+            "d/data.csv",
+            "--format",
+            "md",
+            "-o",
+            "-",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let said = format!("its own move accounts for ~{:.0}% of the move", own * 100.0);
+    assert!(text.contains(&said), "{said}\n{text}");
+    // The two numbers differ on the demo, so the test tells them apart.
+    assert_ne!(
+        format!("{:.0}", own * 100.0),
+        format!("{:.0}", explained * 100.0)
+    );
 }
