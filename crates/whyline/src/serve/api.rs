@@ -185,7 +185,9 @@ async fn readyz(State(shared): Shared_) -> Response {
 /// The OpenAPI document: the routes of `openapi.json`, the schemas
 /// generated from the types the routes answer with.
 async fn openapi() -> Response {
-    Json(contract::openapi(OPENAPI)).into_response()
+    // Generated once: the types do not change while the server runs.
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(|| contract::openapi(OPENAPI))).into_response()
 }
 
 async fn check(State(shared): Shared_) -> Json<CheckReport> {
