@@ -26,7 +26,8 @@ pub(crate) struct WhyAnswer {
     /// A driver the data suggests where the map ends; never a first cause.
     pub(crate) lead: Option<Lead>,
     /// The metric's own part of its move: what no mapped driver accounts for
-    /// (0 to 1; the causes' `own_share` and this add up to 1).
+    /// (0 to 1; with every explored metric's own part, such as the causes'
+    /// `own_share`, it adds up to 1).
     pub(crate) unexplained: f64,
     /// True when the first cause is the metric itself: mapping work is owed.
     pub(crate) map_ends: bool,
@@ -73,20 +74,21 @@ impl From<&whyline_why::Change> for Change {
 pub(crate) struct Cause {
     /// The metric.
     pub(crate) metric: String,
-    /// Its rank score, 0 to 1 (three decimals).
+    /// Relative score: 1 for the best cause (three decimals).
     pub(crate) score: f64,
     /// The breadcrumb: from the asked metric down to this cause.
     pub(crate) path: Vec<String>,
     /// For each step of `path`, the share of the child's move its fitted
     /// response to that driver explains; null for an edge not in the map.
     pub(crate) path_shares: Vec<Option<f64>>,
-    /// The share of the asked metric's move this cause explains
-    /// (counterfactual through the fitted responses).
+    /// The share of the asked metric's move this path explains, 0 to 1, from
+    /// the fitted responses along it (a counterfactual; `own_share` is the
+    /// part that adds up).
     pub(crate) explained: f64,
     /// This metric's own part of the asked metric's move; the parts of every
     /// metric and `unexplained` add up to 1.
     pub(crate) own_share: f64,
-    /// Its evidence (the score before normalisation).
+    /// The raw evidence behind the score (a residual or robust z, adjusted).
     pub(crate) evidence: Option<f64>,
     /// Who owns it.
     pub(crate) owner: Option<String>,
