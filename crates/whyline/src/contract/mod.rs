@@ -29,9 +29,13 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Status {
+    /// Past its red threshold, or far off its usual level the bad way.
     Red,
+    /// Past its amber threshold, or off its usual level the bad way.
     Amber,
+    /// Within its thresholds and its normal range.
     Green,
+    /// No data to judge it.
     Unknown,
 }
 
@@ -50,8 +54,11 @@ impl From<whyline_why::Status> for Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Layer {
+    /// An outcome the business decides on (revenue, conversion).
     Business,
+    /// How a service behaves (latency, error rate).
     Service,
+    /// A raw system signal (CPU, memory, connections).
     System,
 }
 
@@ -69,7 +76,9 @@ impl From<whyline_catalog::Layer> for Layer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Effect {
+    /// The driver going up pushes the metric up.
     Increases,
+    /// The driver going up pushes the metric down.
     Decreases,
 }
 
