@@ -84,8 +84,9 @@ fn effect_str(e: Effect) -> &'static str {
     e.as_str()
 }
 
+/// The contract's number: finite, three decimals.
 fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some((v * 1000.0).round() / 1000.0)
+    contract::finite(v).map(contract::milli)
 }
 
 /// Whether the edge `from -> to` is still marked `proposed` in the catalog.

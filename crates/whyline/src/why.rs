@@ -697,7 +697,7 @@ pub(crate) fn human(catalog: &Catalog, a: &Answer) -> String {
                 "  {:.2}  {}{}",
                 // The JSON's value (three decimals), so that the page, which
                 // writes that value, prints the same digits.
-                (c.score * 1000.0).round() / 1000.0,
+                contract::milli(c.score),
                 c.path
                     .iter()
                     .map(|m| id(*m))

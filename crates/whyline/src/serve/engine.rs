@@ -96,7 +96,7 @@ pub(crate) fn statuses(
                 MetricStatus {
                     status,
                     reason,
-                    value: value.is_finite().then_some(value),
+                    value: crate::contract::finite(value),
                     change: None,
                     missing: None,
                     stale: false,

@@ -86,7 +86,6 @@ fn config(
             args.listen
         ));
     }
-    let lookback = Duration::from_millis(args.lookback.max(1).unsigned_abs());
     let from_file = match &args.config {
         Some(path) => file::read(path)?,
         None => file::FileConfig::default(),
@@ -126,7 +125,7 @@ fn config(
             catalog_path,
             data_file: args.data.clone(),
             refresh: args.refresh,
-            lookback_ms: lookback.as_millis() as i64,
+            lookback_ms: args.lookback,
             source_timeout: args.source_timeout,
             concurrency: args.concurrency.max(1),
             token,
